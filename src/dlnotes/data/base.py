@@ -1,0 +1,113 @@
+"""What every image datamodule exposes: `num_classes` and `image_shape` (C, H, W).
+
+Model configs read them through `${data.num_classes}` and `${data.image_shape}`; a data config
+may leave them null and `train.py` fills them in from the datamodule.
+"""
+
+from collections.abc import Sequence
+
+import lightning as L
+import torch
+
+from dlnotes.data.batches import TensorBatches
+from dlnotes.utils.errors import ConfigError
+
+
+class ImageDataModule(L.LightningDataModule):
+    """Holds the declared shape and checks it against what the data really is."""
+
+    def __init__(
+        self,
+        batch_size: int = 128,
+        num_classes: int | None = None,
+        image_shape: Sequence[int] | None = None,
+    ):
+        super().__init__()
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ConfigError(f"data.batch_size must be a positive integer, got {batch_size!r}")
+        self.batch_size = batch_size
+        self.declared_num_classes = num_classes
+        self.declared_image_shape = tuple(image_shape) if image_shape is not None else None
+
+    @property
+    def num_classes(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        raise NotImplementedError
+
+    def check_declared(self) -> None:
+        """The config's num_classes/image_shape, where given, must match the data."""
+        name = type(self).__name__
+        if self.declared_num_classes not in (None, self.num_classes):
+            raise ConfigError(
+                f"data.num_classes={self.declared_num_classes} but {name} has "
+                f"{self.num_classes} classes: set data.num_classes={self.num_classes} or null"
+            )
+        if self.declared_image_shape not in (None, self.image_shape):
+            raise ConfigError(
+                f"data.image_shape={list(self.declared_image_shape)} but {name} gives "
+                f"{list(self.image_shape)}: set data.image_shape to null or match it"
+            )
+
+
+class InMemoryDataModule(ImageDataModule):
+    """Datasets that fit in memory: the splits are tensors, batches come by indexing.
+
+    Subclasses implement `load_splits()` returning {"train"|"val"|"test": (images, labels)};
+    images are uint8 (converted to float in [0, 1] after the batch reaches its device) or float
+    in [0, 1], shape (N, C, H, W).
+    """
+
+    def __init__(self, batch_size: int = 128, seed: int = 0, **shape):
+        super().__init__(batch_size=batch_size, **shape)
+        self.seed = seed
+        self.splits: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None
+
+    def load_splits(self) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        raise NotImplementedError
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits is None:  # generated once, kept for fit, validate and test alike
+            self.splits = self.load_splits()
+
+    def split(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+        self.setup()
+        return self.splits[name]
+
+    def _batches(self, name: str, shuffle: bool) -> TensorBatches:
+        images, labels = self.split(name)
+        trainer = self.trainer
+        return TensorBatches(
+            images,
+            labels,
+            self.batch_size,
+            shuffle=shuffle,
+            seed=self.seed,
+            rank=trainer.global_rank if trainer else 0,
+            world_size=trainer.world_size if trainer else 1,
+        )
+
+    def train_dataloader(self) -> TensorBatches:
+        return self._batches("train", shuffle=True)
+
+    def val_dataloader(self) -> TensorBatches:
+        return self._batches("val", shuffle=False)
+
+    def test_dataloader(self) -> TensorBatches:
+        return self._batches("test", shuffle=False)
+
+    def on_after_batch_transfer(self, batch, dataloader_idx: int):
+        images, labels = batch
+        if images.dtype == torch.uint8:  # stored compactly, converted on the device
+            images = images.float().div_(255)
+        return images, labels
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.split("train")[1].max()) + 1
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(self.split("train")[0].shape[1:])

@@ -1,0 +1,79 @@
+"""Network in Network (Lin et al. 2013), the CIFAR-10 network of the paper.
+
+notes: an mlpconv layer is a k×k convolution followed by 1×1 convolutions — a small MLP
+applied at every pixel — and global average pooling replaces the fully connected layers:
+the last mlpconv gives one feature map per class and its spatial mean is the class score.
+"""
+
+import torch
+from torch import nn
+
+from dlnotes.nets.norm import conv_bias, norm_layer
+
+
+class ConvNormReLU(nn.Sequential):
+    """conv → norm → ReLU (notes: BN goes before the non-linearity)."""
+
+    def __init__(self, in_ch: int, out_ch: int, kernel: int, norm: str, relu: bool = True):
+        layers = [
+            nn.Conv2d(in_ch, out_ch, kernel, padding=kernel // 2, bias=conv_bias(norm)),
+            norm_layer(norm, out_ch),
+        ]
+        if relu:
+            layers.append(nn.ReLU(inplace=True))
+        super().__init__(*layers)
+
+
+class MLPConv(nn.Sequential):
+    """notes: mlpconv = k×k conv, then 1×1 convs acting as a per-pixel MLP, each with a ReLU."""
+
+    def __init__(self, in_ch: int, widths: list[int], kernel: int, norm: str, last_relu=True):
+        first, *rest = widths
+        layers = [ConvNormReLU(in_ch, first, kernel, norm)]
+        for i, (a, b) in enumerate(zip(widths, rest)):
+            is_last = i == len(rest) - 1
+            layers.append(ConvNormReLU(a, b, 1, norm, relu=last_relu or not is_last))
+        super().__init__(*layers)
+
+
+class NIN(nn.Module):
+    """[5×5 192, 1×1 160, 1×1 96] → max-pool 3/2 → dropout → [5×5 192, 1×1 192, 1×1 192]
+    → avg-pool 3/2 → dropout → [3×3 192, 1×1 192, 1×1 classes] → global average pool.
+
+    `class_relu=True` keeps the paper's ReLU after the class conv (its exact network); the
+    default drops it, because without BN that ReLU lets class maps die (a measured plateau
+    near 60% on digits) — logits must be able to go negative.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        num_classes: int = 10,
+        norm: str = "batchnorm",
+        dropout: float = 0.5,
+        class_relu: bool = False,
+    ):
+        super().__init__()
+        self.in_channels = in_channels
+        self.features = nn.Sequential(
+            MLPConv(in_channels, [192, 160, 96], 5, norm),
+            nn.MaxPool2d(3, stride=2, padding=1),
+            nn.Dropout(dropout),
+            MLPConv(96, [192, 192, 192], 5, norm),
+            nn.AvgPool2d(3, stride=2, padding=1),
+            nn.Dropout(dropout),
+            MLPConv(192, [192, 192, num_classes], 3, norm, last_relu=class_relu),
+        )
+        # notes: global average pooling — one map per class, no fully connected layer
+        self.global_pool = nn.AdaptiveAvgPool2d(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.global_pool(self.features(x)).flatten(1)
+
+    def check_input_shape(self, image_shape: tuple[int, int, int]) -> None:
+        channels = image_shape[0]
+        if channels != self.in_channels:
+            raise ValueError(
+                f"NIN expects {self.in_channels}-channel images, data gives "
+                f"{'×'.join(map(str, image_shape))}: set model.net.in_channels={channels}"
+            )

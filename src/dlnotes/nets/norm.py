@@ -1,0 +1,19 @@
+"""Normalization choice shared by the nets: `norm=batchnorm` (torch's) or `norm=none`."""
+
+from torch import nn
+
+NORMS = ("batchnorm", "none")
+
+
+def norm_layer(kind: str, num_features: int) -> nn.Module:
+    """The 2-D normalization layer named by `kind`, placed after a conv and before its ReLU."""
+    if kind == "batchnorm":
+        return nn.BatchNorm2d(num_features)
+    if kind == "none":
+        return nn.Identity()
+    raise ValueError(f"unknown norm {kind!r}: choose one of {', '.join(NORMS)}")
+
+
+def conv_bias(kind: str) -> bool:
+    """A conv followed by BN needs no bias (BN's shift β replaces it); without BN it keeps one."""
+    return kind == "none"

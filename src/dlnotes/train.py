@@ -1,0 +1,85 @@
+"""Compose → instantiate → fit → test. `train.py` at the repository root calls `train(cfg)`."""
+
+import logging
+
+import lightning as L
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from dlnotes.callbacks.config_in_checkpoint import ConfigInCheckpoint
+from dlnotes.utils.config_tree import print_config_tree
+from dlnotes.utils.instantiate import instantiate_callbacks, instantiate_loggers
+from dlnotes.utils.model_check import check_model_fits_data
+from dlnotes.utils.validate import validate_config
+from dlnotes.utils.wandb import finish_wandb
+
+log = logging.getLogger(__name__)
+
+
+def build_datamodule(cfg: DictConfig) -> L.LightningDataModule:
+    """The datamodule, with `data.num_classes`/`data.image_shape` filled in from it if null."""
+    datamodule = instantiate(cfg.data)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    with open_dict(cfg):
+        cfg.data.num_classes = datamodule.num_classes
+        cfg.data.image_shape = list(datamodule.image_shape)
+    return datamodule
+
+
+def build_model(cfg: DictConfig, datamodule) -> L.LightningModule:
+    model = instantiate(cfg.model)
+    check_model_fits_data(model, datamodule.image_shape, datamodule.num_classes, cfg)
+    return model
+
+
+def saved_config(cfg: DictConfig) -> dict:
+    """What a checkpoint needs to rebuild its model: the resolved data and model sections."""
+    resolved = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)
+    return {"data": resolved["data"], "model": resolved["model"]}
+
+
+def train(cfg: DictConfig) -> tuple[float | None, dict]:
+    """Train and test; returns the model's monitored metric (for sweeps) and the objects."""
+    validate_config(cfg)
+    L.seed_everything(cfg.seed, workers=True)
+    datamodule = build_datamodule(cfg)
+    model = build_model(cfg, datamodule)
+    print_config_tree(cfg, save_dir=cfg.paths.output_dir)
+
+    loggers = instantiate_loggers(cfg.get("logger"))
+    callbacks = instantiate_callbacks(cfg.get("callbacks"), has_logger=bool(loggers))
+    callbacks.append(ConfigInCheckpoint(saved_config(cfg)))
+    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    for logger in loggers:
+        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        monitored = monitored_value(trainer, cfg.model.monitor)
+        test_metrics = {}
+        if cfg.get("test"):
+            test_metrics = test_best(trainer, model, datamodule)
+    finally:
+        finish_wandb(loggers)
+    metrics = {k: float(v) for k, v in trainer.callback_metrics.items()} | test_metrics
+    log.info(f"{cfg.model.monitor} = {monitored}; outputs in {cfg.paths.output_dir}")
+    return monitored, {"trainer": trainer, "model": model, "datamodule": datamodule, "metrics": metrics}
+
+
+def monitored_value(trainer: L.Trainer, monitor: str) -> float | None:
+    """The best value of the monitored metric if a checkpoint tracked it, else the last one."""
+    checkpoint = trainer.checkpoint_callback
+    if checkpoint is not None and checkpoint.best_model_score is not None:
+        return float(checkpoint.best_model_score)
+    value = trainer.callback_metrics.get(monitor)
+    return None if value is None else float(value)
+
+
+def test_best(trainer: L.Trainer, model, datamodule) -> dict:
+    checkpoint = trainer.checkpoint_callback
+    best = checkpoint.best_model_path if checkpoint is not None else ""
+    if not best:
+        log.warning("no best checkpoint (no checkpointing or fast_dev_run): testing current weights")
+    results = trainer.test(model, datamodule=datamodule, ckpt_path=best or None, weights_only=True)
+    return {k: float(v) for k, v in (results[0] if results else {}).items()}
