@@ -57,14 +57,18 @@ def train(cfg: DictConfig) -> tuple[float | None, dict]:
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
         monitored = monitored_value(trainer, cfg.model.monitor)
-        test_metrics = {}
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
         if cfg.get("test"):
-            test_metrics = test_best(trainer, model, datamodule)
+            metrics |= test_best(trainer, model, datamodule)
     finally:
         finish_wandb(loggers)
-    metrics = {k: float(v) for k, v in trainer.callback_metrics.items()} | test_metrics
     log.info(f"{cfg.model.monitor} = {monitored}; outputs in {cfg.paths.output_dir}")
-    return monitored, {"trainer": trainer, "model": model, "datamodule": datamodule, "metrics": metrics}
+    return monitored, {
+        "trainer": trainer,
+        "model": model,
+        "datamodule": datamodule,
+        "metrics": metrics,
+    }
 
 
 def monitored_value(trainer: L.Trainer, monitor: str) -> float | None:
@@ -80,6 +84,8 @@ def test_best(trainer: L.Trainer, model, datamodule) -> dict:
     checkpoint = trainer.checkpoint_callback
     best = checkpoint.best_model_path if checkpoint is not None else ""
     if not best:
-        log.warning("no best checkpoint (no checkpointing or fast_dev_run): testing current weights")
+        log.warning(
+            "no best checkpoint (no checkpointing or fast_dev_run): testing current weights"
+        )
     results = trainer.test(model, datamodule=datamodule, ckpt_path=best or None, weights_only=True)
     return {k: float(v) for k, v in (results[0] if results else {}).items()}

@@ -71,6 +71,7 @@ class InMemoryDataModule(ImageDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.splits is None:  # generated once, kept for fit, validate and test alike
             self.splits = self.load_splits()
+            self.check_declared()
 
     def split(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
         self.setup()

@@ -13,7 +13,7 @@ def random_split_indices(n: int, fractions: dict[str, float], seed: int) -> dict
     sizes = {name: round(n * frac) for name, frac in fractions.items()}
     sizes = {"train": n - sum(sizes.values()), **sizes}
     parts = torch.split(order, list(sizes.values()))
-    return dict(zip(sizes, parts))
+    return dict(zip(sizes, parts, strict=True))
 
 
 class DigitsDataModule(InMemoryDataModule):

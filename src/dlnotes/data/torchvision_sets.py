@@ -158,10 +158,6 @@ class TorchvisionDataModule(InMemoryDataModule):
         """
         self.setup()
 
-    def setup(self, stage: str | None = None) -> None:
-        super().setup(stage)
-        self.check_declared()
-
     def load_splits(self):
         images, labels = self._read(train=True)
         fractions = {"val": self.val_fraction}

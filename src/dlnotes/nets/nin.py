@@ -28,11 +28,11 @@ class MLPConv(nn.Sequential):
     """notes: mlpconv = k×k conv, then 1×1 convs acting as a per-pixel MLP, each with a ReLU."""
 
     def __init__(self, in_ch: int, widths: list[int], kernel: int, norm: str, last_relu=True):
-        first, *rest = widths
-        layers = [ConvNormReLU(in_ch, first, kernel, norm)]
-        for i, (a, b) in enumerate(zip(widths, rest)):
-            is_last = i == len(rest) - 1
-            layers.append(ConvNormReLU(a, b, 1, norm, relu=last_relu or not is_last))
+        layers = [ConvNormReLU(in_ch, widths[0], kernel, norm)]
+        for i in range(1, len(widths)):
+            is_last = i == len(widths) - 1
+            relu = last_relu or not is_last
+            layers.append(ConvNormReLU(widths[i - 1], widths[i], 1, norm, relu=relu))
         super().__init__(*layers)
 
 

@@ -18,7 +18,11 @@ def print_config_tree(cfg: DictConfig, save_dir: str | None = None) -> None:
     keys = [k for k in FIRST if k in cfg] + [k for k in cfg if k not in FIRST]
     for key in keys:
         section = cfg[key]
-        text = OmegaConf.to_yaml(section, resolve=True) if isinstance(section, DictConfig) else str(section)
+        text = (
+            OmegaConf.to_yaml(section, resolve=True)
+            if isinstance(section, DictConfig)
+            else str(section)
+        )
         tree.add(key, style="bold").add(rich.syntax.Syntax(text, "yaml"))
     rich.print(tree)
     if save_dir:

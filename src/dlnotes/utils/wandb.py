@@ -42,5 +42,7 @@ def finish_wandb(loggers: list) -> None:
 
         run = wandb.run
         if run is not None and run.settings._offline:
-            log.info(f"wandb: offline run saved; upload it with: wandb sync {run.dir.rsplit('/', 1)[0]}")
+            log.info(
+                f"wandb: offline run saved; upload it with: wandb sync {run.dir.rsplit('/', 1)[0]}"
+            )
         wandb.finish()

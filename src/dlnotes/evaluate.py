@@ -1,0 +1,78 @@
+"""Test a trained checkpoint. `eval.py` at the repository root calls `evaluate(cfg)`.
+
+The checkpoint carries its own data and model config; a `data=`/`model=` given on the command
+line replaces the saved one (e.g. to test on another dataset with the same classes).
+"""
+
+import logging
+
+import lightning as L
+from hydra.core.hydra_config import HydraConfig
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from dlnotes.callbacks.config_in_checkpoint import CHECKPOINT_KEY
+from dlnotes.train import build_datamodule, build_model
+from dlnotes.utils.checkpoint import load_checkpoint
+from dlnotes.utils.config_tree import print_config_tree
+from dlnotes.utils.errors import ConfigError
+from dlnotes.utils.instantiate import instantiate_loggers
+from dlnotes.utils.model_check import shape_text
+from dlnotes.utils.wandb import finish_wandb
+
+log = logging.getLogger(__name__)
+
+
+def command_line_groups() -> set[str]:
+    """Top-level sections the user set on the command line (`data=...`, `model.net.x=...`)."""
+    if not HydraConfig.initialized():
+        return set()
+    overrides = HydraConfig.get().overrides.task
+    return {o.split("=", 1)[0].lstrip("+~").split(".", 1)[0] for o in overrides}
+
+
+def use_saved_config(cfg: DictConfig, saved: dict) -> None:
+    chosen = command_line_groups()
+    with open_dict(cfg):
+        for section in ("data", "model"):
+            if section not in chosen:
+                cfg[section] = OmegaConf.create(saved[section])
+
+
+def check_same_task(saved: dict, datamodule, ckpt_path: str) -> None:
+    trained = (saved["data"]["num_classes"], tuple(saved["data"]["image_shape"]))
+    given = (datamodule.num_classes, tuple(datamodule.image_shape))
+    if trained != given:
+        raise ConfigError(
+            f"{ckpt_path} was trained on {trained[0]} classes of {shape_text(trained[1])} images; "
+            f"this data has {given[0]} classes of {shape_text(given[1])}: "
+            "evaluate on data of the same kind"
+        )
+
+
+def evaluate(cfg: DictConfig) -> dict:
+    checkpoint = load_checkpoint(cfg.ckpt_path)
+    saved = checkpoint.get(CHECKPOINT_KEY)
+    if saved is None or "state_dict" not in checkpoint:
+        raise ConfigError(f"{cfg.ckpt_path} was not written by train.py (no saved config in it)")
+    use_saved_config(cfg, saved)
+    L.seed_everything(cfg.seed, workers=True)
+    datamodule = build_datamodule(cfg)
+    check_same_task(saved, datamodule, cfg.ckpt_path)
+    model = build_model(cfg, datamodule)
+    try:
+        model.load_state_dict(checkpoint["state_dict"])
+    except RuntimeError as error:
+        reason = " ".join(str(error).split())[:300]
+        raise ConfigError(
+            f"{cfg.ckpt_path} does not fit model {cfg.model.net._target_}: {reason}"
+        ) from None
+    print_config_tree(cfg, save_dir=cfg.paths.output_dir)
+
+    loggers = instantiate_loggers(cfg.get("logger"))
+    trainer: L.Trainer = instantiate(cfg.trainer, logger=loggers or False)
+    try:
+        results = trainer.test(model, datamodule=datamodule)
+    finally:
+        finish_wandb(loggers)
+    return {k: float(v) for k, v in (results[0] if results else {}).items()}

@@ -1,0 +1,47 @@
+"""Shared test helpers: compose configs the way `train.py` does, on tiny settings."""
+
+import os
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import DictConfig, open_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+os.environ.setdefault("DLNOTES_ROOT", str(ROOT))
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("WANDB_SILENT", "true")
+
+
+def compose_config(
+    overrides: list[str], output_dir: Path, config_name: str = "train"
+) -> DictConfig:
+    """The config `python train.py OVERRIDES` would run, writing into `output_dir`."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name=config_name, overrides=overrides)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(output_dir)
+    return cfg
+
+
+def fast_overrides(*extra: str) -> list[str]:
+    """One CPU, no progress bar, tiny batches: what most tests want."""
+    return [
+        "trainer=cpu",
+        "logger=none",
+        "callbacks.progress_bar=null",
+        "callbacks.model_summary=null",
+        "data.batch_size=8",
+        *extra,
+    ]
+
+
+@pytest.fixture
+def mnist_dir() -> Path:
+    if not (SHARED_DATA / "MNIST" / "raw").is_dir():
+        pytest.skip(f"real MNIST files absent ({SHARED_DATA}/MNIST/raw)")
+    return SHARED_DATA
