@@ -21,7 +21,10 @@ def test_one_epoch_covers_every_sample_once_in_order():
 
 
 def test_shuffle_changes_order_each_epoch_but_is_seeded():
-    a, b = make(50, batch_size=8, shuffle=True, seed=3), make(50, batch_size=8, shuffle=True, seed=3)
+    a, b = (
+        make(50, batch_size=8, shuffle=True, seed=3),
+        make(50, batch_size=8, shuffle=True, seed=3),
+    )
     first, second = seen(a), seen(a)
     assert sorted(first) == list(range(50)) and first != second
     assert seen(b) == first

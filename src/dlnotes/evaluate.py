@@ -16,7 +16,7 @@ from dlnotes.train import build_datamodule, build_model
 from dlnotes.utils.checkpoint import load_checkpoint
 from dlnotes.utils.config_tree import print_config_tree
 from dlnotes.utils.errors import ConfigError
-from dlnotes.utils.instantiate import instantiate_loggers
+from dlnotes.utils.instantiate import instantiate_callbacks, instantiate_loggers
 from dlnotes.utils.model_check import shape_text
 from dlnotes.utils.wandb import finish_wandb
 
@@ -31,8 +31,7 @@ def command_line_groups() -> set[str]:
     return {o.split("=", 1)[0].lstrip("+~").split(".", 1)[0] for o in overrides}
 
 
-def use_saved_config(cfg: DictConfig, saved: dict) -> None:
-    chosen = command_line_groups()
+def use_saved_config(cfg: DictConfig, saved: dict, chosen: set[str]) -> None:
     with open_dict(cfg):
         for section in ("data", "model"):
             if section not in chosen:
@@ -50,12 +49,14 @@ def check_same_task(saved: dict, datamodule, ckpt_path: str) -> None:
         )
 
 
-def evaluate(cfg: DictConfig) -> dict:
+def evaluate(cfg: DictConfig, chosen_groups: set[str] | None = None) -> dict:
+    """Test `cfg.ckpt_path`; `chosen_groups` (default: from the command line) keep their config."""
     checkpoint = load_checkpoint(cfg.ckpt_path)
     saved = checkpoint.get(CHECKPOINT_KEY)
     if saved is None or "state_dict" not in checkpoint:
         raise ConfigError(f"{cfg.ckpt_path} was not written by train.py (no saved config in it)")
-    use_saved_config(cfg, saved)
+    chosen = command_line_groups() if chosen_groups is None else chosen_groups
+    use_saved_config(cfg, saved, chosen)
     L.seed_everything(cfg.seed, workers=True)
     datamodule = build_datamodule(cfg)
     check_same_task(saved, datamodule, cfg.ckpt_path)
@@ -70,7 +71,8 @@ def evaluate(cfg: DictConfig) -> dict:
     print_config_tree(cfg, save_dir=cfg.paths.output_dir)
 
     loggers = instantiate_loggers(cfg.get("logger"))
-    trainer: L.Trainer = instantiate(cfg.trainer, logger=loggers or False)
+    callbacks = instantiate_callbacks(cfg.get("callbacks"), has_logger=bool(loggers))
+    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     try:
         results = trainer.test(model, datamodule=datamodule)
     finally:

@@ -1,0 +1,98 @@
+"""What only the command line shows: `--help`, one-line errors with exit code 1, and a real
+train → eval round trip through `python train.py` / `python eval.py`."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+QUIET = ["logger=none", "callbacks.progress_bar=null", "callbacks.model_summary=null"]
+
+
+def run(script: str, *args: str, log_dir: Path) -> subprocess.CompletedProcess:
+    command = [sys.executable, str(ROOT / script), *args, f"paths.log_dir={log_dir}"]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> str:
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: ")
+    for fragment in fragments:
+        assert fragment in line
+    return line
+
+
+def no_checkpoint_written(log_dir: Path) -> bool:
+    return not list(log_dir.rglob("*.ckpt"))
+
+
+def test_help_lists_groups_and_options(tmp_path):
+    out = run("train.py", "--help", log_dir=tmp_path).stdout
+    for line in (
+        "model: nin, resnet50",
+        "trainer: cpu, ddp, ddp_cpu, default, gpu",
+        "logger: csv, none, tensorboard, wandb",
+        "debug: fdr, limit, overfit, profiler",
+    ):
+        assert line in out
+    assert "digits" in out and "image_folder" in out and "cifar10" in out
+
+
+def test_unknown_group_option_lists_the_valid_ones(tmp_path):
+    result = run("train.py", "model=vea", log_dir=tmp_path)
+    assert result.returncode != 0
+    assert "Could not find 'model/vea'" in result.stderr
+    assert "nin" in result.stderr and "resnet50" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("override", "fragments"),
+    [
+        ("trainer.max_epochs=abc", ["trainer.max_epochs='abc'", "integer"]),
+        ("data.batch_size=-1", ["data.batch_size=-1", "≥ 1"]),
+        ("model.optimizer.lr=0", ["model.optimizer.lr=0", "> 0"]),
+    ],
+)
+def test_wrong_value_names_the_key(override, fragments, tmp_path):
+    result = run("train.py", override, *QUIET, log_dir=tmp_path)
+    assert_one_line_error(result, *fragments)
+    assert no_checkpoint_written(tmp_path)
+
+
+def test_model_data_shape_mismatch_names_both_shapes(tmp_path):
+    args = ["model=resnet50", "model.net.pool=avg2x2", *QUIET]
+    line = assert_one_line_error(run("train.py", *args, log_dir=tmp_path), "1×32×32", "64×64")
+    assert "ResNet50" in line and "Digits" in line
+    assert no_checkpoint_written(tmp_path)
+
+
+def test_missing_dataset_offline_names_folder_and_files(tmp_path):
+    empty = tmp_path / "empty"
+    args = ["data=mnist", f"data.data_dir={empty}", "data.download=false", *QUIET]
+    result = run("train.py", *args, log_dir=tmp_path)
+    assert_one_line_error(result, str(empty / "MNIST" / "raw"), "train-images-idx3-ubyte")
+    assert no_checkpoint_written(tmp_path)
+
+
+def test_eval_requires_a_checkpoint(tmp_path):
+    assert_one_line_error(run("eval.py", log_dir=tmp_path), "ckpt_path is required")
+
+
+def test_train_then_eval_from_the_command_line(tmp_path):
+    train = run(
+        "train.py", "debug=limit", "logger=csv", "callbacks.progress_bar=null", log_dir=tmp_path
+    )
+    assert train.returncode == 0, train.stderr[-3000:]
+    (run_dir,) = (tmp_path / "train" / "runs").iterdir()
+    assert (run_dir / "metrics.csv").is_file() and (run_dir / ".hydra" / "config.yaml").is_file()
+    ckpt = run_dir / "checkpoints" / "last.ckpt"
+    evaluation = run("eval.py", f"ckpt_path={ckpt}", "callbacks=none", log_dir=tmp_path)
+    assert evaluation.returncode == 0, evaluation.stderr[-3000:]
+    assert "test/acc" in evaluation.stdout
+    (eval_dir,) = (tmp_path / "eval" / "runs").iterdir()
+    assert (eval_dir / "config_tree.log").is_file()

@@ -1,0 +1,98 @@
+"""`train()` end to end on the digits (a few batches), then `evaluate()` on its checkpoint."""
+
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import compose_config, fast_overrides
+from dlnotes.callbacks.config_in_checkpoint import CHECKPOINT_KEY
+from dlnotes.evaluate import evaluate
+from dlnotes.train import train
+from dlnotes.utils.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A NIN trained 2 short epochs with the CSV logger."""
+    out = tmp_path_factory.mktemp("run")
+    cfg = compose_config(fast_overrides("debug=limit", "logger=csv", "data.batch_size=16"), out)
+    monitored, objects = train(cfg)
+    return cfg, monitored, objects, out
+
+
+def test_run_directory_holds_config_metrics_checkpoints_and_images(trained):
+    _, _, _, out = trained
+    assert (out / "config_tree.log").is_file() and (out / "config_resolved.yaml").is_file()
+    header = (out / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert {"train/loss_step", "val/acc", "val/acc_top5", "test/acc", "lr-SGD"} <= set(header)
+    assert (out / "checkpoints" / "last.ckpt").is_file()
+    assert len(list((out / "checkpoints").glob("epoch_*.ckpt"))) == 1
+    assert list((out / "images").glob("test_confusion_matrix_*.png"))
+
+
+def test_returns_best_monitored_value_and_tests_the_best_checkpoint(trained):
+    _, monitored, objects, _ = trained
+    checkpoint = objects["trainer"].checkpoint_callback
+    assert monitored == pytest.approx(float(checkpoint.best_model_score))
+    assert 0.0 <= monitored <= 1.0
+    assert 0.0 <= objects["metrics"]["test/acc"] <= 1.0
+
+
+def test_checkpoint_carries_its_resolved_config(trained):
+    _, _, _, out = trained
+    checkpoint = torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)
+    saved = checkpoint[CHECKPOINT_KEY]
+    assert saved["model"]["net"]["_target_"] == "dlnotes.nets.nin.NIN"
+    assert saved["data"]["image_shape"] == [1, 32, 32] and saved["data"]["num_classes"] == 10
+
+
+def eval_config(ckpt, out, *extra):
+    overrides = ["trainer=cpu", "logger=none", "callbacks=none", f"ckpt_path={ckpt}", *extra]
+    return compose_config(overrides, out, config_name="eval")
+
+
+def test_evaluate_reproduces_the_test_accuracy_of_the_best_checkpoint(trained, tmp_path):
+    _, _, objects, _ = trained
+    best = objects["trainer"].checkpoint_callback.best_model_path
+    overrides = ["data.batch_size=16", "+trainer.limit_test_batches=2"]
+    results = evaluate(eval_config(best, tmp_path, *overrides))
+    assert results["test/acc"] == pytest.approx(objects["metrics"]["test/acc"], abs=1e-6)
+
+
+def test_evaluate_rejects_a_checkpoint_for_other_data(trained, tmp_path, mnist_dir):
+    ckpt = trained[3] / "checkpoints" / "last.ckpt"
+    with pytest.raises(ConfigError, match=r"trained on 10 classes of 1×32×32.*1×28×28"):
+        cfg = eval_config(ckpt, tmp_path, "data=mnist", f"data.data_dir={mnist_dir}")
+        evaluate(cfg, chosen_groups={"data"})
+
+
+def test_evaluate_rejects_a_checkpoint_of_another_model(trained, tmp_path):
+    ckpt = trained[3] / "checkpoints" / "last.ckpt"
+    with pytest.raises(ConfigError, match="does not fit model dlnotes.nets.resnet.ResNet50"):
+        evaluate(eval_config(ckpt, tmp_path, "model=resnet50"), chosen_groups={"model"})
+
+
+def test_evaluate_missing_checkpoint(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        evaluate(eval_config(tmp_path / "nope.ckpt", tmp_path))
+
+
+class RunsCode:
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_not_executed(tmp_path):
+    marker = tmp_path / "executed"
+    ckpt = tmp_path / "evil.ckpt"
+    with open(ckpt, "wb") as file:
+        pickle.dump({"state_dict": {}, "payload": RunsCode(marker)}, file)
+    with pytest.raises(ConfigError, match="refused to load"):
+        evaluate(eval_config(ckpt, tmp_path))
+    assert not marker.exists()
