@@ -1,0 +1,73 @@
+"""wandb is the default logger: offline without credentials, and the run's own records
+(read back with `wandb leet inspect --json`) hold the metrics, the config and the images."""
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import compose_config, fast_overrides
+from dlnotes.train import train
+from dlnotes.utils.wandb import has_wandb_credentials, wandb_logger
+
+
+def read_records(run_dir) -> list[dict]:
+    wandb = shutil.which("wandb")
+    if wandb is None:
+        pytest.skip("the wandb command is not on PATH")
+    result = subprocess.run(
+        [wandb, "leet", "inspect", "--json", str(run_dir)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory):
+    out = tmp_path_factory.mktemp("wandb_run")
+    cfg = compose_config(fast_overrides("debug=limit", "logger=wandb", "tags=[test]"), out)
+    train(cfg)
+    (run_dir,) = (out / "wandb").glob("offline-run-*")
+    return read_records(run_dir)
+
+
+def of_type(records, kind: str) -> list[dict]:
+    return [record[kind] for record in records if record.get("type") == kind]
+
+
+def test_run_is_offline_with_project_and_tags(records):
+    (run,) = of_type(records, "run")
+    assert run["project"] == "dlnotes" and run["tags"] == ["test"]
+    assert any(t.get("feature", {}).get("offline") for t in of_type(records, "telemetry"))
+
+
+def test_full_resolved_config_is_logged_as_hyperparameters(records):
+    config = {}
+    for update in of_type(records, "config"):
+        config.update(update["update"])
+    assert config["model"]["net"]["_target_"] == "dlnotes.nets.nin.NIN"
+    assert config["data"]["image_shape"] == [1, 32, 32]
+    assert config["trainer"]["max_epochs"] == 2 and config["seed"] == 12345
+
+
+def test_history_has_train_val_test_metrics_and_the_confusion_matrix_image(records):
+    items = {}
+    for history in of_type(records, "history"):
+        items.update(history["item"])
+    assert {"train/loss_step", "train/acc", "val/acc", "val/loss", "test/acc", "lr-SGD"} <= set(
+        items
+    )
+    assert items["test/confusion_matrix._type"] == "images/separated"
+    assert items["test/confusion_matrix.filenames"][0].endswith(".png")
+
+
+def test_offline_unless_credentials(monkeypatch, tmp_path):
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    monkeypatch.setenv("NETRC", str(tmp_path / "no-netrc"))
+    assert not has_wandb_credentials()
+    assert wandb_logger(save_dir=str(tmp_path), project="p")._offline
+    monkeypatch.setenv("WANDB_API_KEY", "x" * 40)
+    assert has_wandb_credentials()
+    assert not wandb_logger(save_dir=str(tmp_path), project="p")._offline
