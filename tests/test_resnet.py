@@ -194,3 +194,13 @@ def test_check_input_shape_agrees_with_a_forward_pass_for_avg2x2(variant):
         else:
             with torch.no_grad():
                 assert model(x).shape == (1, 2)
+
+
+def test_zero_init_residual_makes_every_block_start_as_identity_plus_relu():
+    torch.manual_seed(0)
+    net = ResNet50(in_channels=3, num_classes=10, zero_init_residual=True).eval()
+    branch2c = [m for n, m in net.named_modules() if n.endswith("_branch2c") and "bn" in n]
+    assert len(branch2c) == 16 and all((bn.weight == 0).all() for bn in branch2c)
+    x = torch.rand(2, 256, 8, 8)
+    identity_block = net.stage2[1]
+    torch.testing.assert_close(identity_block(x), torch.relu(x))

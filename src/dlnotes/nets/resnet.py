@@ -172,6 +172,7 @@ class ResNet50(nn.Module):
         pool: str = "global",
         variant: str = "notes",
         norm: str = "batchnorm",
+        zero_init_residual: bool = False,
     ):
         super().__init__()
         if pool not in POOLS:
@@ -182,6 +183,7 @@ class ResNet50(nn.Module):
         self.pool = pool
         self.variant = variant
         self.norm = norm
+        self.zero_init_residual = zero_init_residual
 
         # notes: stage 1 — ZeroPadding2D(3), then conv1 7×7/2 with 64 filters (valid padding);
         # torchvision pads inside the conv instead (padding=3), which is the same thing
@@ -222,6 +224,13 @@ class ResNet50(nn.Module):
             elif isinstance(module, nn.BatchNorm2d):
                 nn.init.ones_(module.weight)
                 nn.init.zeros_(module.bias)
+        if self.zero_init_residual:
+            # each residual branch starts as zero, so every block starts as the identity: the
+            # 16 blocks do not amplify the signal at step 0 (Goyal et al. 2017; torchvision's
+            # option of the same name). Without it SGD at lr 0.05 diverges on the digits.
+            for name, module in self.named_modules():
+                if name.endswith("_branch2c") and isinstance(module, nn.BatchNorm2d):
+                    nn.init.zeros_(module.weight)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Input → the stage-5 feature map (2048 channels)."""
