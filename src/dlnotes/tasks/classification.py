@@ -82,7 +82,8 @@ class ClassificationTask(L.LightningModule):
         self.confusion.reset()
 
     def on_test_epoch_end(self):
-        figure, _ = self.confusion.plot()  # computed over all batches (and all ranks)
+        # computed over all batches (and all ranks); numbers in the cells only while readable
+        figure, _ = self.confusion.plot(add_text=self.confusion.num_classes <= 20)
         image = figure_to_array(figure)
         log_dir = self.trainer.default_root_dir
         log_image(self.loggers, "test/confusion_matrix", image, self.global_step, log_dir)
