@@ -6,6 +6,8 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
+import dlnotes  # noqa: F401  (registers the config resolvers)
+
 os.environ.setdefault("DLNOTES_ROOT", str(Path(__file__).resolve().parent))
 
 

@@ -3,8 +3,17 @@
 from pathlib import Path
 
 import numpy as np
+import torch
 from lightning.pytorch.loggers import Logger, TensorBoardLogger, WandbLogger
 from lightning.pytorch.utilities import rank_zero_only
+
+
+def grid_image(images: torch.Tensor, nrow: int = 8, padding: int = 2) -> np.ndarray:
+    """A batch (N, C, H, W) with values in [0, 1] as one H×W×3 uint8 picture, `nrow` a row."""
+    from torchvision.utils import make_grid
+
+    grid = make_grid(images.detach().float().cpu().clamp(0, 1), nrow=nrow, padding=padding)
+    return grid.mul(255).round().to(torch.uint8).permute(1, 2, 0).numpy()
 
 
 def figure_to_array(figure) -> np.ndarray:

@@ -11,11 +11,24 @@ def shape_text(shape) -> str:
 
 
 def check_model_fits_data(model, image_shape, num_classes: int, cfg: DictConfig) -> None:
-    """Ask the net (`check_input_shape`), then try one tiny forward pass on zeros."""
+    """Ask the net (`check_input_shape`), then try one tiny forward pass on zeros.
+
+    A task with nets of its own shape (a GAN's pair, say) answers through `check_data`, which
+    raises ValueError with the reason.
+    """
+    data_name = cfg.data.get("_target_", "data").rsplit(".", 1)[-1]
+    if hasattr(model, "check_data"):
+        try:
+            model.check_data(tuple(image_shape))
+        except (ValueError, RuntimeError) as error:
+            reason = str(error).strip().splitlines()[0]
+            raise ConfigError(
+                f"{type(model).__name__} does not fit {data_name}: {reason}"
+            ) from None
+        return
     net = getattr(model, "net", None)
     if net is None:
         return
-    data_name = cfg.data.get("_target_", "data").rsplit(".", 1)[-1]
     net_name = type(net).__name__
     if hasattr(net, "check_input_shape"):
         try:
