@@ -70,6 +70,29 @@ class NIN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.global_pool(self.features(x)).flatten(1)
 
+    @property
+    def class_conv(self) -> nn.Module:
+        """The last 1×1 conv (with its norm): 192 channels → one map per class."""
+        return self.features[-1][-1]
+
+    @property
+    def embed_dim(self) -> int:
+        """Width of `embed`'s output, known without a forward pass."""
+        return self.class_conv[0].in_channels
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 192): the global average of the maps that enter the class conv — the
+        penultimate features a domain FID compares (the class maps alone would be too few).
+
+        It runs the modules of `features` in place (no re-wrapping), so the state-dict keys stay
+        as they were and old checkpoints load.
+        """
+        x = self.features[:-1](x)
+        *before_class_conv, _ = self.features[-1]
+        for layer in before_class_conv:
+            x = layer(x)
+        return self.global_pool(x).flatten(1)
+
     def check_input_shape(self, image_shape: tuple[int, int, int]) -> None:
         channels = image_shape[0]
         if channels != self.in_channels:

@@ -240,9 +240,17 @@ class ResNet50(nn.Module):
         x = self.stage4(x)
         return self.stage5(x)
 
+    @property
+    def embed_dim(self) -> int:
+        """Width of `embed`'s output (2048), known without a forward pass."""
+        return self.fc.in_features
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 2048): the pooled stage-5 vector that `fc` reads — the penultimate features."""
+        return torch.flatten(self.avg_pool(self.features(x)), 1)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.avg_pool(self.features(x))
-        return self.fc(torch.flatten(x, 1))  # logits: softmax lives in the cross-entropy loss
+        return self.fc(self.embed(x))  # logits: softmax lives in the cross-entropy loss
 
     def check_input_shape(self, image_shape: tuple[int, int, int]) -> None:
         """Raise ValueError (one line) if a C×H×W image cannot go through this net."""

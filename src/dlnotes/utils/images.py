@@ -1,4 +1,4 @@
-"""Send an image to whichever loggers the run has; loggers without images get a PNG file."""
+"""Pictures of a run: saved as PNG in the run directory and sent to the loggers that show them."""
 
 from pathlib import Path
 
@@ -27,18 +27,15 @@ def figure_to_array(figure) -> np.ndarray:
 
 
 @rank_zero_only
-def log_image(loggers: list[Logger], key: str, image: np.ndarray, step: int, fallback_dir: str):
-    """Log an H×W×3 uint8 image under `key` to every logger; save a PNG when none takes images."""
-    shown = False
+def log_image(loggers: list[Logger], key: str, image: np.ndarray, step: int, save_dir: str):
+    """Save an H×W×3 uint8 image as `save_dir/images/<key>_<step>.png` (so a person can always
+    look at it) and send it to every logger that takes images (wandb, TensorBoard)."""
+    save_png(image, Path(save_dir) / "images" / f"{key.replace('/', '_')}_{step}.png")
     for logger in loggers:
         if isinstance(logger, WandbLogger):
             logger.log_image(key, images=[image], step=step)
-            shown = True
         elif isinstance(logger, TensorBoardLogger):
             logger.experiment.add_image(key, image, step, dataformats="HWC")
-            shown = True
-    if not shown:
-        save_png(image, Path(fallback_dir) / "images" / f"{key.replace('/', '_')}_{step}.png")
 
 
 def save_png(image: np.ndarray, path: Path) -> Path:

@@ -1,0 +1,175 @@
+"""Variational autoencoder, as the notes define it.
+
+notes: the encoder gives a mean vector and a standard-deviation vector; z = z_mean + z_stddev * eps
+with eps ~ N(0, I) (the reparameterization: the sample stays differentiable in both vectors);
+loss = generation_loss + latent_loss, the latent loss being the KL divergence of N(z_mean,
+z_stddev²) from the unit Gaussian. New images come from z ~ N(0, I) through the decoder.
+"""
+
+from collections.abc import Callable
+
+import lightning as L
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dlnotes.metrics.kl import kl_to_standard_normal
+from dlnotes.metrics.reconstruction import ReconstructionVsMean
+from dlnotes.tasks.optim import build_optimizers
+from dlnotes.utils.images import grid_image, log_image
+
+RECONSTRUCTIONS = ("mse", "bce")
+
+
+def reparameterize(z_mean: torch.Tensor, z_stddev: torch.Tensor) -> torch.Tensor:
+    # notes: sampled_z = z_mean + (z_stddev * samples), samples ~ N(0, I)
+    return z_mean + z_stddev * torch.randn_like(z_stddev)
+
+
+def generation_loss(logits: torch.Tensor, images: torch.Tensor, kind: str) -> torch.Tensor:
+    """Per image, summed over pixels — the same per-image scale as the latent loss's sum over
+    latent dimensions, so that beta = 1 weighs them as the ELBO does."""
+    if kind == "mse":
+        # notes: generation_loss = mean(square(generated_image - real_image))
+        per_pixel = (torch.sigmoid(logits) - images).square()
+    else:  # Bernoulli likelihood: -log p(x|z) in nats
+        per_pixel = F.binary_cross_entropy_with_logits(logits, images, reduction="none")
+    return per_pixel.flatten(1).sum(1)
+
+
+class VAETask(L.LightningModule):
+    """`loss = generation_loss + beta * latent_loss`, both per image, averaged over the batch."""
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        decoder: nn.Module,
+        optimizer: Callable,
+        latent_dim: int,
+        image_shape: tuple[int, int, int],
+        reconstruction: str = "mse",
+        beta: float = 1.0,
+        scheduler: Callable | None = None,
+        monitor: str = "val/loss",
+        mode: str = "min",
+        num_sample_images: int = 64,
+    ):
+        super().__init__()
+        if reconstruction not in RECONSTRUCTIONS:
+            raise ValueError(f"model.reconstruction={reconstruction!r}: choose mse or bce")
+        self.save_hyperparameters(
+            ignore=["encoder", "decoder", "optimizer", "scheduler"], logger=False
+        )
+        self.encoder, self.decoder = encoder, decoder
+        self.optimizer, self.scheduler = optimizer, scheduler
+        self.latent_dim, self.image_shape = latent_dim, tuple(image_shape)
+        self.reconstruction, self.beta = reconstruction, beta
+        self.monitor, self.mode = monitor, mode
+        self.val_recon = ReconstructionVsMean(self.image_shape)
+        self.test_recon = ReconstructionVsMean(self.image_shape)
+        noise = torch.randn(
+            num_sample_images, latent_dim, generator=torch.Generator().manual_seed(0)
+        )
+        self.register_buffer("fixed_noise", noise, persistent=False)
+        self.first_val_images: torch.Tensor | None = None
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """The deterministic reconstruction: decode the mean of q(z|x)."""
+        z_mean, _ = self.encoder(images)
+        return torch.sigmoid(self.decoder(z_mean))
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """notes: samples come from the unit Gaussian through the decoder."""
+        z = torch.randn(n, self.latent_dim, generator=generator).to(self.device)
+        return torch.sigmoid(self.decoder(z))
+
+    def _step(self, batch, stage: str) -> torch.Tensor:
+        images, _ = batch
+        z_mean, z_stddev = self.encoder(images)
+        logits = self.decoder(reparameterize(z_mean, z_stddev))
+        generation = generation_loss(logits, images, self.reconstruction)
+        latent = kl_to_standard_normal(z_mean, z_stddev)  # notes: latent_loss
+        loss = (generation + self.beta * latent).mean()  # notes: loss = generation + latent
+        values = {"loss": loss, "generation_loss": generation.mean(), "latent_loss": latent.mean()}
+        if self.reconstruction == "bce":  # -ELBO = -log p(x|z) + KL, nats per image
+            values["neg_elbo"] = (generation + latent).mean()
+        on_step = stage == "train"
+        self.log_dict(
+            {f"{stage}/{k}": v for k, v in values.items()}, on_step=on_step, on_epoch=True
+        )
+        return loss
+
+    def training_step(self, batch, batch_idx):
+        return self._step(batch, "train")
+
+    def validation_step(self, batch, batch_idx):
+        self._step(batch, "val")
+        self.val_recon.update(self(batch[0]), batch[0])
+        if batch_idx == 0:
+            self.first_val_images = batch[0][:32]
+
+    def test_step(self, batch, batch_idx):
+        self._step(batch, "test")
+        self.test_recon.update(self(batch[0]), batch[0])
+
+    def _log_reconstruction(self, metric: ReconstructionVsMean, stage: str) -> None:
+        self.log_dict({f"{stage}/{k}": v for k, v in metric.compute().items()})
+        metric.reset()
+
+    def on_validation_epoch_end(self):
+        self._log_reconstruction(self.val_recon, "val")
+        if not self.trainer.sanity_checking:
+            self.log_pictures()
+
+    def on_test_epoch_end(self):
+        self._log_reconstruction(self.test_recon, "test")
+
+    @torch.no_grad()
+    def log_pictures(self) -> None:
+        """Input/reconstruction row pairs, samples from a fixed N(0, I) batch, and the 2-D
+        latent manifold when latent_dim == 2."""
+        pictures = {"val/samples": grid_image(torch.sigmoid(self.decoder(self.fixed_noise)))}
+        if self.first_val_images is not None:
+            pictures["val/reconstructions"] = reconstruction_pairs(self.first_val_images, self)
+        if self.latent_dim == 2:
+            pictures["val/latent_manifold"] = grid_image(self.latent_manifold(15), nrow=15)
+        for key, picture in pictures.items():
+            log_image(self.loggers, key, picture, self.current_epoch, self.trainer.default_root_dir)
+
+    def latent_manifold(self, steps: int) -> torch.Tensor:
+        """Decode a grid of z whose coordinates are Gaussian quantiles 0.05 … 0.95."""
+        quantiles = torch.linspace(0.05, 0.95, steps, device=self.device)
+        values = torch.distributions.Normal(0.0, 1.0).icdf(quantiles)
+        z = torch.cartesian_prod(values.flip(0), values)[:, [1, 0]]  # rows: z₂ high → low
+        return torch.sigmoid(self.decoder(z))
+
+    def check_data(self, image_shape: tuple[int, int, int]) -> None:
+        if tuple(image_shape) != self.image_shape:
+            raise ValueError(f"nets built for {self.image_shape}, data gives {tuple(image_shape)}")
+        with torch.no_grad():
+            z_mean, z_stddev = self.encoder(torch.zeros(2, *image_shape))
+            out = self.decoder(z_mean)
+        if tuple(out.shape[1:]) != tuple(image_shape) or z_mean.shape != (2, self.latent_dim):
+            raise ValueError(
+                f"the decoder gives {tuple(out.shape[1:])} images for {tuple(image_shape)} input "
+                "(the conv nets need sides divisible by 4: set data.image_size)"
+            )
+
+    def configure_optimizers(self):
+        return build_optimizers(self.parameters(), self.optimizer, self.scheduler, self.monitor)
+
+
+def reconstruction_pairs(images: torch.Tensor, model: VAETask, per_row: int = 8) -> np.ndarray:
+    """Rows alternate: 8 inputs, then their 8 reconstructions."""
+    recon = model(images)
+    n = (len(images) // per_row) * per_row
+    rows = torch.stack(
+        [
+            images[:n].view(-1, per_row, *images.shape[1:]),
+            recon[:n].view(-1, per_row, *images.shape[1:]),
+        ],
+        dim=1,
+    )
+    return grid_image(rows.flatten(0, 2), nrow=per_row)

@@ -1,0 +1,95 @@
+"""The VAE as the notes define it: KL, reparameterization, losses, pictures, and `train()`."""
+
+import math
+
+import pytest
+import torch
+from torch.distributions import Normal, kl_divergence
+
+from conftest import compose_config, fast_overrides
+from dlnotes.metrics.kl import kl_to_standard_normal
+from dlnotes.metrics.reconstruction import ReconstructionVsMean
+from dlnotes.tasks.vae import generation_loss, reparameterize
+from dlnotes.train import train
+from dlnotes.utils.errors import ConfigError
+
+
+def test_latent_loss_equals_torch_distributions_kl():
+    torch.manual_seed(0)
+    mean, std = torch.randn(5, 16), torch.rand(5, 16) * 2 + 0.05
+    expected = kl_divergence(Normal(mean, std), Normal(0.0, 1.0)).sum(-1)
+    torch.testing.assert_close(kl_to_standard_normal(mean, std), expected)
+    zero = kl_to_standard_normal(torch.zeros(1, 4), torch.ones(1, 4))
+    assert zero.item() == 0.0  # the unit Gaussian itself costs nothing
+
+
+def test_reparameterized_sample_has_the_right_moments_and_gradients():
+    torch.manual_seed(0)
+    mean = torch.tensor([1.5, -2.0], requires_grad=True)
+    std = torch.tensor([0.5, 3.0], requires_grad=True)
+    z = reparameterize(mean.expand(200_000, 2), std.expand(200_000, 2))
+    torch.testing.assert_close(z.mean(0), mean.detach(), atol=0.02, rtol=0)
+    torch.testing.assert_close(z.std(0), std.detach(), atol=0.02, rtol=0)
+    z.sum().backward()
+    assert mean.grad is not None and std.grad is not None
+    torch.testing.assert_close(mean.grad, torch.full((2,), 200_000.0))
+    assert std.grad.abs().min() > 0  # d z / d std = eps, summed: nonzero almost surely
+
+
+def test_generation_losses_are_summed_over_pixels_per_image():
+    torch.manual_seed(0)
+    logits, images = torch.randn(3, 1, 4, 4), torch.rand(3, 1, 4, 4)
+    mse = ((torch.sigmoid(logits) - images) ** 2).sum((1, 2, 3))
+    torch.testing.assert_close(generation_loss(logits, images, "mse"), mse)
+    p = torch.sigmoid(logits)
+    bce = -(images * p.log() + (1 - images) * (1 - p).log()).sum((1, 2, 3))
+    torch.testing.assert_close(generation_loss(logits, images, "bce"), bce)
+
+
+def test_reconstruction_baseline_is_the_per_pixel_variance():
+    torch.manual_seed(0)
+    images = torch.rand(40, 1, 5, 5)
+    metric = ReconstructionVsMean((1, 5, 5))
+    for chunk in images.split(16):  # accumulated over batches
+        metric.update(torch.zeros_like(chunk), chunk)
+    values = metric.compute()
+    mean_image = images.mean(0, keepdim=True)
+    baseline = ((images - mean_image) ** 2).mean()
+    assert values["baseline_mse"].item() == pytest.approx(baseline.item(), rel=1e-5)
+    assert values["recon_mse"].item() == pytest.approx((images**2).mean().item(), rel=1e-5)
+
+
+def run(tmp_path, *overrides):
+    cfg = compose_config(fast_overrides(*overrides), tmp_path)
+    return cfg, train(cfg)
+
+
+@pytest.mark.parametrize("model", ["vae", "vae_mlp"])
+def test_train_fast_dev_run(model, tmp_path):
+    _, (monitored, objects) = run(tmp_path, f"model={model}", "debug=fdr")
+    metrics = objects["metrics"]
+    assert {"val/loss", "val/latent_loss", "val/generation_loss", "test/recon_ratio"} <= set(
+        metrics
+    )
+    samples = objects["model"].sample(5)
+    assert samples.shape == (5, 1, 32, 32) and samples.min() >= 0 and samples.max() <= 1
+
+
+def test_pictures_and_elbo_with_bce_and_a_2d_latent(tmp_path):
+    overrides = ["model=vae", "debug=limit", "logger=csv", "model.latent_dim=2"]
+    cfg, (monitored, objects) = run(tmp_path, *overrides, "model.reconstruction=bce")
+    names = {p.name for p in (tmp_path / "images").iterdir()}
+    for key in ("val_samples", "val_reconstructions", "val_latent_manifold"):
+        assert f"{key}_1.png" in names
+    header = (tmp_path / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert {"val/neg_elbo", "train/neg_elbo_step", "val/recon_ratio"} <= set(header)
+    assert monitored == pytest.approx(
+        float(objects["trainer"].checkpoint_callback.best_model_score)
+    )
+    assert math.isfinite(monitored)
+
+
+def test_image_size_the_conv_nets_cannot_take(tmp_path):
+    cfg = compose_config(fast_overrides("model=vae", "debug=fdr", "data.image_size=30"), tmp_path)
+    with pytest.raises(ConfigError, match="divisible by 4"):
+        train(cfg)
