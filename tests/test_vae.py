@@ -9,6 +9,7 @@ from torch.distributions import Normal, kl_divergence
 from conftest import compose_config, fast_overrides
 from dlnotes.metrics.kl import kl_to_standard_normal
 from dlnotes.metrics.reconstruction import ReconstructionVsMean
+from dlnotes.sample import sample
 from dlnotes.tasks.vae import generation_loss, reparameterize
 from dlnotes.train import train
 from dlnotes.utils.errors import ConfigError
@@ -93,3 +94,23 @@ def test_image_size_the_conv_nets_cannot_take(tmp_path):
     cfg = compose_config(fast_overrides("model=vae", "debug=fdr", "data.image_size=30"), tmp_path)
     with pytest.raises(ConfigError, match="divisible by 4"):
         train(cfg)
+
+
+def test_sample_writes_a_png_grid_and_a_tensor(tmp_path):
+    run(tmp_path / "train", "model=vae", "debug=limit")
+    ckpt = tmp_path / "train" / "checkpoints" / "last.ckpt"
+    cfg = compose_config([f"ckpt_path={ckpt}", "num_samples=12"], tmp_path, config_name="sample")
+    paths = sample(cfg)
+    images = torch.load(paths["tensor"], weights_only=True)
+    assert images.shape == (12, 1, 32, 32) and images.min() >= 0 and images.max() <= 1
+    assert paths["png"].stat().st_size > 0
+    again = torch.load(sample(cfg)["tensor"], weights_only=True)
+    torch.testing.assert_close(again, images)  # the seed fixes the samples
+
+
+def test_sample_refuses_a_classifier(tmp_path):
+    run(tmp_path / "train", "model=nin", "debug=limit", "model.net.norm=none")
+    ckpt = tmp_path / "train" / "checkpoints" / "last.ckpt"
+    cfg = compose_config([f"ckpt_path={ckpt}"], tmp_path, config_name="sample")
+    with pytest.raises(ConfigError, match="does not generate images"):
+        sample(cfg)

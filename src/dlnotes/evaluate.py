@@ -11,9 +11,8 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from dlnotes.callbacks.config_in_checkpoint import CHECKPOINT_KEY
 from dlnotes.train import build_datamodule, build_model
-from dlnotes.utils.checkpoint import load_checkpoint
+from dlnotes.utils.checkpoint import load_checkpoint, saved_config
 from dlnotes.utils.config_tree import print_config_tree
 from dlnotes.utils.errors import ConfigError
 from dlnotes.utils.instantiate import instantiate_callbacks, instantiate_loggers
@@ -52,9 +51,7 @@ def check_same_task(saved: dict, datamodule, ckpt_path: str) -> None:
 def evaluate(cfg: DictConfig, chosen_groups: set[str] | None = None) -> dict:
     """Test `cfg.ckpt_path`; `chosen_groups` (default: from the command line) keep their config."""
     checkpoint = load_checkpoint(cfg.ckpt_path)
-    saved = checkpoint.get(CHECKPOINT_KEY)
-    if saved is None or "state_dict" not in checkpoint:
-        raise ConfigError(f"{cfg.ckpt_path} was not written by train.py (no saved config in it)")
+    saved = saved_config(checkpoint, cfg.ckpt_path)
     chosen = command_line_groups() if chosen_groups is None else chosen_groups
     use_saved_config(cfg, saved, chosen)
     L.seed_everything(cfg.seed, workers=True)

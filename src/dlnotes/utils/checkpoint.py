@@ -25,3 +25,23 @@ def load_checkpoint(path: str | Path) -> dict:
     except (RuntimeError, EOFError, OSError) as error:
         reason = str(error).strip().splitlines()[0]
         raise ConfigError(f"{path} is not a readable checkpoint: {reason}") from None
+
+
+def saved_config(checkpoint: dict, path: str | Path) -> dict:
+    """The resolved data and model config `train.py` stores in each checkpoint."""
+    from dlnotes.callbacks.config_in_checkpoint import CHECKPOINT_KEY
+
+    saved = checkpoint.get(CHECKPOINT_KEY)
+    if saved is None or "state_dict" not in checkpoint:
+        raise ConfigError(f"{path} was not written by train.py (no saved config in it)")
+    return saved
+
+
+def model_from_checkpoint(path: str | Path):
+    """The trained LightningModule of a `train.py` checkpoint, rebuilt from its saved config."""
+    from hydra.utils import instantiate
+
+    checkpoint = load_checkpoint(path)
+    model = instantiate(saved_config(checkpoint, path)["model"])
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.eval()
