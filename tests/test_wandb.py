@@ -71,3 +71,15 @@ def test_offline_unless_credentials(monkeypatch, tmp_path):
     monkeypatch.setenv("WANDB_API_KEY", "x" * 40)
     assert has_wandb_credentials()
     assert not wandb_logger(save_dir=str(tmp_path), project="p")._offline
+
+
+def test_vae_run_records_its_image_panels(tmp_path):
+    overrides = ["model=vae", "debug=limit", "logger=wandb", "model.latent_dim=2"]
+    train(compose_config(fast_overrides(*overrides), tmp_path))
+    (run_dir,) = (tmp_path / "wandb").glob("offline-run-*")
+    items = {}
+    for history in of_type(read_records(run_dir), "history"):
+        items.update(history["item"])
+    for panel in ("val/samples", "val/reconstructions", "val/latent_manifold"):
+        assert items[f"{panel}._type"] == "images/separated", panel
+    assert {"val/loss", "val/latent_loss", "val/generation_loss", "val/recon_ratio"} <= set(items)
