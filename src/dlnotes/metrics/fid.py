@@ -39,11 +39,21 @@ class DomainFeatures(nn.Module):
 
     @torch.no_grad()
     def forward(self, images: Tensor) -> Tensor:
-        """(N, C, H, W) float in [0, 1] → (N, num_features) float64, the dtype FID computes in."""
+        """(N, C, H, W) float in [0, 1] → (N, num_features) float64, the dtype FID computes in.
+
+        Always float32 inside, whatever the trainer's precision: FIDs are compared across runs,
+        so bf16 autocast (`bf16-mixed`) or a bf16 cast of the module must not change them.
+        """
         self.check_images(images)
-        if next(self.net.parameters()).device != images.device:
-            self.net.to(images.device)
-        return self.net.embed(images).double()
+        self.follow(images)
+        with torch.autocast(images.device.type, enabled=False):
+            return self.net.embed(images.float()).double()
+
+    def follow(self, images: Tensor) -> None:
+        """Weights onto the images' device, in float32 (a LightningModule may have cast them)."""
+        weight = next(self.net.parameters())
+        if weight.device != images.device or weight.dtype != torch.float32:
+            self.net.to(images.device, torch.float32)
 
     def check_image_shape(self, image_shape: tuple[int, ...]) -> None:
         """ValueError (one line) unless C×H×W is what the classifier was trained on."""
