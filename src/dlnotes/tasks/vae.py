@@ -136,7 +136,7 @@ class VAETask(L.LightningModule):
         if self.latent_dim == 2:
             pictures["val/latent_manifold"] = grid_image(self.latent_manifold(15), nrow=15)
         for key, picture in pictures.items():
-            log_image(self.loggers, key, picture, self.current_epoch, self.trainer.default_root_dir)
+            log_image(self.loggers, key, picture, self.global_step, self.trainer.default_root_dir)
 
     def latent_manifold(self, steps: int) -> torch.Tensor:
         """Decode a grid of z whose coordinates are Gaussian quantiles 0.05 … 0.95."""
