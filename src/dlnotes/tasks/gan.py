@@ -9,6 +9,7 @@ measures FID with a domain classifier's features.
 
 import math
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 import lightning as L
@@ -80,16 +81,16 @@ class GANTask(L.LightningModule):
         # notes: z ~ N(0, I)
         return torch.randn(n, self.latent_dim, device=self.device)
 
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n new images, z ~ N(0, I) (`generator` seeds it), as `sample.py` asks for them."""
+        return self.generate(torch.randn(n, self.latent_dim, generator=generator).to(self.device))
+
     @torch.no_grad()
-    def sample(self, z: torch.Tensor) -> torch.Tensor:
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
         """G(z) with BN in eval mode (running statistics): samples and FID do not depend on
         the batch they are drawn in. The generator's mode is restored afterwards."""
-        was_training = self.generator.training
-        self.generator.eval()
-        try:
+        with eval_mode(self.generator):
             return self.generator(z)
-        finally:
-            self.generator.train(was_training)
 
     def _images(self, batch) -> torch.Tensor:
         images = batch[0]
@@ -100,27 +101,22 @@ class GANTask(L.LightningModule):
     def check_data(self, image_shape: tuple[int, ...]) -> None:
         """A dry pass on zeros: G(z) must have the data's shape, D one logit per image."""
         image_shape = tuple(image_shape)
-        nets = [self.generator, self.discriminator]
-        modes = [net.training for net in nets]
-        for net in nets:
-            net.eval()
-        try:
-            with torch.no_grad():
-                made = tuple(self.generator(torch.zeros(2, self.latent_dim)).shape[1:])
-                if made != image_shape:
-                    raise ValueError(
-                        f"the generator makes {shape_text(made)} images but the data's are "
-                        f"{shape_text(image_shape)}: build the nets with the data's image_shape"
-                    )
-                logits = self._discriminate(torch.zeros(2, *image_shape), image_shape)
-        finally:
-            for net, mode in zip(nets, modes, strict=True):
-                net.train(mode)
+        with eval_mode(self.generator, self.discriminator), torch.no_grad():
+            made = tuple(self.generator(torch.zeros(2, self.latent_dim)).shape[1:])
+            if made != image_shape:
+                raise ValueError(
+                    f"the generator makes {shape_text(made)} images but the data's are "
+                    f"{shape_text(image_shape)}: build the nets with the data's image_shape"
+                )
+            logits = self._discriminate(torch.zeros(2, *image_shape), image_shape)
         if tuple(logits.shape) != (2,):
             raise ValueError(
                 f"the discriminator gives {shape_text(logits.shape)} outputs for 2 images of "
                 f"{shape_text(image_shape)}: it must give one logit per image (shape 2)"
             )
+        features = getattr(self.fid, "inception", None)  # the FID classifier's own data
+        if hasattr(features, "check_image_shape"):
+            features.check_image_shape(image_shape)
 
     def _discriminate(self, images: torch.Tensor, image_shape) -> torch.Tensor:
         try:
@@ -128,7 +124,8 @@ class GANTask(L.LightningModule):
         except RuntimeError as error:
             reason = str(error).strip().splitlines()[0]
             raise ValueError(
-                f"the discriminator cannot take the data's {shape_text(image_shape)} images: {reason}"
+                f"the discriminator cannot take the data's {shape_text(image_shape)} images: "
+                f"{reason}"
             ) from None
 
     # --- training -------------------------------------------------------------------------
@@ -197,7 +194,7 @@ class GANTask(L.LightningModule):
     def _evaluate(self, batch, stage: str) -> None:
         """Mean D(x) on the stage's real images and D(G(z)) on as many fakes; FID updates."""
         real = self._images(batch)
-        fake = self.sample(self.noise(real.shape[0]))
+        fake = self.generate(self.noise(real.shape[0]))
         self.log(f"{stage}/d_real", torch.sigmoid(self.discriminator(real)).mean())
         self.log(f"{stage}/d_fake", torch.sigmoid(self.discriminator(fake)).mean())
         if self._fid_active():
@@ -241,11 +238,24 @@ class GANTask(L.LightningModule):
     def save_samples(self) -> Path:
         """The fixed noise's samples as one grid: sent to the loggers and kept as
         `<run dir>/samples/epoch_NNN.png` so a person can look at them."""
-        samples = self.sample(self.fixed_noise)
+        samples = self.generate(self.fixed_noise)
         grid = grid_image(samples, nrow=max(1, math.isqrt(len(samples))))
         run_dir = Path(self.trainer.default_root_dir)
         log_image(self.loggers, "val/samples", grid, self.global_step, str(run_dir))
         return save_png(grid, run_dir / "samples" / f"epoch_{self.current_epoch:03d}.png")
+
+
+@contextmanager
+def eval_mode(*nets: nn.Module):
+    """The nets in eval mode for the block (BN on running statistics), then as they were."""
+    modes = [net.training for net in nets]
+    for net in nets:
+        net.eval()
+    try:
+        yield
+    finally:
+        for net, mode in zip(nets, modes, strict=True):
+            net.train(mode)
 
 
 def build_fid(fid_features: str | None):
