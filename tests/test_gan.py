@@ -308,3 +308,9 @@ def test_fid_is_monitored_and_real_features_are_computed_once(tmp_path, counting
     assert objects["metrics"]["test/fid"] > 0
     header = (tmp_path / "metrics.csv").read_text().splitlines()[0].split(",")
     assert {"val/fid", "test/fid"} <= set(header)
+
+
+def test_early_stopping_without_a_monitored_metric_is_a_clear_error(tmp_path):
+    cfg = compose_config(fast_overrides("model=gan", "callbacks=early_stopping"), tmp_path)
+    with pytest.raises(ConfigError, match="callbacks.early_stopping needs a metric"):
+        train(cfg)

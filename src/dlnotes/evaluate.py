@@ -48,6 +48,12 @@ def check_same_task(saved: dict, datamodule, ckpt_path: str) -> None:
         )
 
 
+def model_name(cfg: DictConfig) -> str:
+    """The net's class for a classifier (`model.net`), else the task's."""
+    net = cfg.model.get("net")
+    return net._target_ if isinstance(net, DictConfig) and "_target_" in net else cfg.model._target_
+
+
 def evaluate(cfg: DictConfig, chosen_groups: set[str] | None = None) -> dict:
     """Test `cfg.ckpt_path`; `chosen_groups` (default: from the command line) keep their config."""
     checkpoint = load_checkpoint(cfg.ckpt_path)
@@ -63,7 +69,7 @@ def evaluate(cfg: DictConfig, chosen_groups: set[str] | None = None) -> dict:
     except RuntimeError as error:
         reason = " ".join(str(error).split())[:300]
         raise ConfigError(
-            f"{cfg.ckpt_path} does not fit model {cfg.model.net._target_}: {reason}"
+            f"{cfg.ckpt_path} does not fit model {model_name(cfg)}: {reason}"
         ) from None
     print_config_tree(cfg, save_dir=cfg.paths.output_dir)
 

@@ -62,7 +62,9 @@ def train(cfg: DictConfig) -> tuple[float | None, dict]:
             metrics |= test_best(trainer, model, datamodule)
     finally:
         finish_wandb(loggers)
-    log.info(f"{cfg.model.monitor} = {monitored}; outputs in {cfg.paths.output_dir}")
+    if cfg.model.monitor:
+        log.info(f"{cfg.model.monitor} = {monitored}")
+    log.info(f"outputs in {cfg.paths.output_dir}")
     return monitored, {
         "trainer": trainer,
         "model": model,

@@ -8,6 +8,8 @@ from lightning.pytorch.callbacks import LearningRateMonitor
 from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig
 
+from dlnotes.utils.errors import ConfigError
+
 log = logging.getLogger(__name__)
 
 
@@ -24,6 +26,11 @@ def instantiate_loggers(group: DictConfig | None) -> list[Logger]:
 def instantiate_callbacks(group: DictConfig | None, has_logger: bool) -> list[Callback]:
     callbacks = []
     for name, entry in _entries(group):
+        if entry._target_.endswith("EarlyStopping") and entry.get("monitor") is None:
+            raise ConfigError(
+                f"callbacks.{name} needs a metric to follow, and this model monitors none "
+                "(a GAN monitors val/fid once model.fid_features is set)"
+            )
         callback = instantiate(entry)
         if isinstance(callback, LearningRateMonitor) and not has_logger:
             log.info(f"callbacks.{name}: skipped, there is no logger to write learning rates to")
