@@ -83,3 +83,14 @@ def test_vae_run_records_its_image_panels(tmp_path):
     for panel in ("val/samples", "val/reconstructions", "val/latent_manifold"):
         assert items[f"{panel}._type"] == "images/separated", panel
     assert {"val/loss", "val/latent_loss", "val/generation_loss", "val/recon_ratio"} <= set(items)
+
+
+def test_gan_run_records_its_sample_grid_and_loss_parts(tmp_path):
+    train(compose_config(fast_overrides("model=gan", "debug=limit", "logger=wandb"), tmp_path))
+    (run_dir,) = (tmp_path / "wandb").glob("offline-run-*")
+    items = {}
+    for history in of_type(read_records(run_dir), "history"):
+        items.update(history["item"])
+    assert items["val/samples._type"] == "images/separated"
+    parts = {"train/d_loss", "train/d_loss_real", "train/d_loss_fake", "train/g_loss"}
+    assert parts | {"train/d_real", "train/d_fake"} <= set(items)
