@@ -234,17 +234,14 @@ def test_fast_dev_run_through_train(net, tmp_path):
     _, objects = train(compose_config(overrides, tmp_path))
     assert objects["trainer"].state.finished
     assert {"val/d_real", "val/d_fake", "test/d_real", "test/d_fake"} <= set(objects["metrics"])
-    assert (tmp_path / "samples" / "epoch_000.png").is_file()
+    assert len(list((tmp_path / "images").glob("val_samples_*.png"))) == 1
 
 
 def test_train_writes_samples_and_metrics(tmp_path):
     overrides = fast_overrides("debug=limit", "logger=csv", "model=gan", "model/net=mlp")
     monitored, objects = train(compose_config(overrides, tmp_path))
     assert monitored is None  # no FID: nothing to monitor, checkpoints keep the last
-    assert sorted(p.name for p in (tmp_path / "samples").glob("epoch_*.png")) == [
-        "epoch_000.png",
-        "epoch_001.png",
-    ]
+    assert len(list((tmp_path / "images").glob("val_samples_*.png"))) == 2  # one per epoch
     header = (tmp_path / "metrics.csv").read_text().splitlines()[0].split(",")
     wanted = {"train/d_loss", "train/g_loss", "train/d_real", "train/d_fake", "val/d_real"}
     assert wanted | {"train/d_loss_real", "train/d_loss_fake", "test/d_fake"} <= set(header)

@@ -10,7 +10,6 @@ measures FID with a domain classifier's features.
 import math
 from collections.abc import Callable
 from contextlib import contextmanager
-from pathlib import Path
 
 import lightning as L
 import torch
@@ -18,7 +17,7 @@ from torch import nn
 from torchmetrics import Metric
 
 from dlnotes.tasks.gan_losses import discriminator_loss, generator_loss
-from dlnotes.utils.images import grid_image, log_image, save_png
+from dlnotes.utils.images import grid_image, log_image
 from dlnotes.utils.model_check import shape_text
 
 SAMPLE_SEED = 0  # the fixed noise behind the sample grids
@@ -235,14 +234,14 @@ class GANTask(L.LightningModule):
     def on_test_epoch_end(self):
         self._fid_epoch_end("test")
 
-    def save_samples(self) -> Path:
-        """The fixed noise's samples as one grid: sent to the loggers and kept as
-        `<run dir>/samples/epoch_NNN.png` so a person can look at them."""
+    def save_samples(self) -> None:
+        """The fixed noise's samples as one grid, sent to the loggers and kept as
+        `<run dir>/images/val_samples_<step>.png` so a person can look at them."""
         samples = self.generate(self.fixed_noise)
         grid = grid_image(samples, nrow=max(1, math.isqrt(len(samples))))
-        run_dir = Path(self.trainer.default_root_dir)
-        log_image(self.loggers, "val/samples", grid, self.global_step, str(run_dir))
-        return save_png(grid, run_dir / "samples" / f"epoch_{self.current_epoch:03d}.png")
+        log_image(
+            self.loggers, "val/samples", grid, self.global_step, self.trainer.default_root_dir
+        )
 
 
 @contextmanager
