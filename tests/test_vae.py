@@ -113,3 +113,15 @@ def test_sample_refuses_a_classifier(tmp_path):
     cfg = compose_config([f"ckpt_path={ckpt}"], tmp_path, config_name="sample")
     with pytest.raises(ConfigError, match="does not generate images"):
         sample(cfg)
+
+
+def test_eval_reproduces_the_test_numbers_of_the_best_checkpoint(tmp_path):
+    from dlnotes.evaluate import evaluate
+
+    _, (_, objects) = run(tmp_path / "train", "model=vae", "debug=limit")
+    best = objects["trainer"].checkpoint_callback.best_model_path
+    overrides = ["trainer=cpu", "logger=none", "callbacks=none", f"ckpt_path={best}"]
+    overrides += ["data.batch_size=8", "+trainer.limit_test_batches=2"]
+    results = evaluate(compose_config(overrides, tmp_path, config_name="eval"))
+    for key in ("test/recon_ratio", "test/latent_loss"):
+        assert results[key] == pytest.approx(objects["metrics"][key], rel=1e-5)
