@@ -100,3 +100,16 @@ def test_train_then_eval_from_the_command_line(tmp_path):
     assert "test/acc" in evaluation.stdout
     (eval_dir,) = (tmp_path / "eval" / "runs").iterdir()
     assert (eval_dir / "config_tree.log").is_file()
+
+
+def test_multirun_gives_each_job_its_own_directory(tmp_path):
+    args = ["-m", "model.optimizer.lr=1e-3,3e-4", "debug=fdr", *QUIET]
+    result = run("train.py", *args, log_dir=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (sweep,) = (tmp_path / "train" / "multiruns").iterdir()
+    jobs = sorted(p.name for p in sweep.iterdir() if p.is_dir())
+    assert jobs == ["0", "1"]
+    for job, lr in zip(jobs, ["0.001", "0.0003"], strict=True):
+        overrides = (sweep / job / ".hydra" / "overrides.yaml").read_text()
+        assert f"model.optimizer.lr={lr}" in overrides
+        assert (sweep / job / "config_tree.log").is_file()
