@@ -1,14 +1,19 @@
-"""Normalization choice shared by the nets: `norm=batchnorm` (torch's) or `norm=none`."""
+"""Normalization choice shared by the nets: `norm=batchnorm` (torch's), `norm=notes_bn` (the
+notes' four steps, same state dict) or `norm=none`."""
 
 from torch import nn
 
-NORMS = ("batchnorm", "none")
+from dlnotes.nets.batchnorm import NotesBatchNorm
+
+NORMS = ("batchnorm", "notes_bn", "none")
 
 
 def norm_layer(kind: str, num_features: int) -> nn.Module:
     """The 2-D normalization layer named by `kind`, placed after a conv and before its ReLU."""
     if kind == "batchnorm":
         return nn.BatchNorm2d(num_features)
+    if kind == "notes_bn":
+        return NotesBatchNorm(num_features)
     if kind == "none":
         return nn.Identity()
     raise ValueError(f"unknown norm {kind!r}: choose one of {', '.join(NORMS)}")
