@@ -12,8 +12,7 @@ from hydra.utils import instantiate
 from torch import Tensor, nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 
-from dlnotes.callbacks.config_in_checkpoint import CHECKPOINT_KEY
-from dlnotes.utils.checkpoint import load_checkpoint
+from dlnotes.utils.checkpoint import load_checkpoint, saved_config
 from dlnotes.utils.errors import ConfigError
 from dlnotes.utils.model_check import shape_text
 
@@ -72,12 +71,8 @@ class DomainFeatures(nn.Module):
 def load_domain_features(ckpt_path: str) -> DomainFeatures:
     """The classifier of a `train.py` checkpoint, rebuilt from its saved config, frozen."""
     checkpoint = load_checkpoint(ckpt_path)
-    saved = checkpoint.get(CHECKPOINT_KEY)
-    if saved is None or "state_dict" not in checkpoint:
-        raise ConfigError(
-            f"{ckpt_path} has no saved config (not written by train.py): train the feature "
-            "classifier with `python train.py experiment=fid_features_digits`"
-        )
+    hint = ": train the feature classifier with `python train.py experiment=fid_features_digits`"
+    saved = saved_config(checkpoint, ckpt_path, hint)
     net = instantiate(saved["model"]["net"])
     if not callable(getattr(net, "embed", None)):
         raise ConfigError(

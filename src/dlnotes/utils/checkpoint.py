@@ -27,13 +27,14 @@ def load_checkpoint(path: str | Path) -> dict:
         raise ConfigError(f"{path} is not a readable checkpoint: {reason}") from None
 
 
-def saved_config(checkpoint: dict, path: str | Path) -> dict:
-    """The resolved data and model config `train.py` stores in each checkpoint."""
+def saved_config(checkpoint: dict, path: str | Path, hint: str = "") -> dict:
+    """The resolved data and model config `train.py` stores in each checkpoint; `hint` ends
+    the error message with what to do instead."""
     from dlnotes.callbacks.config_in_checkpoint import CHECKPOINT_KEY
 
     saved = checkpoint.get(CHECKPOINT_KEY)
     if saved is None or "state_dict" not in checkpoint:
-        raise ConfigError(f"{path} was not written by train.py (no saved config in it)")
+        raise ConfigError(f"{path} was not written by train.py (no saved config in it){hint}")
     return saved
 
 
