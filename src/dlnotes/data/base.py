@@ -104,11 +104,3 @@ class InMemoryDataModule(ImageDataModule):
         if images.dtype == torch.uint8:  # stored compactly, converted on the device
             images = images.float().div_(255)
         return images, labels
-
-    @property
-    def num_classes(self) -> int:
-        return int(self.split("train")[1].max()) + 1
-
-    @property
-    def image_shape(self) -> tuple[int, int, int]:
-        return tuple(self.split("train")[0].shape[1:])
