@@ -1,5 +1,6 @@
 """`train()` end to end on the digits (a few batches), then `evaluate()` on its checkpoint."""
 
+import json
 import os
 import pickle
 from pathlib import Path
@@ -11,7 +12,7 @@ from conftest import compose_config, fast_overrides
 from dlnotes.callbacks.config_in_checkpoint import CHECKPOINT_KEY
 from dlnotes.evaluate import evaluate
 from dlnotes.train import train
-from dlnotes.utils.errors import ConfigError
+from dlnotes.utils.errors import ConfigError, TrainingDiverged, user_error
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +40,26 @@ def test_returns_best_monitored_value_and_tests_the_best_checkpoint(trained):
     assert monitored == pytest.approx(float(checkpoint.best_model_score))
     assert 0.0 <= monitored <= 1.0
     assert 0.0 <= objects["metrics"]["test/acc"] <= 1.0
+
+
+def test_result_json_records_the_finished_run(trained):
+    cfg, monitored, objects, out = trained
+    result = json.loads((out / "result.json").read_text())
+    assert result["status"] == "completed" and result["error"] is None
+    assert result["monitor"] == "val/acc" and result["monitored"] == monitored
+    assert result["metrics"]["test/acc"] == objects["metrics"]["test/acc"]
+
+
+def test_a_diverging_run_stops_with_a_one_line_reason_and_is_recorded(tmp_path):
+    # SGD at lr=1e9 sends the (batch-normalized) net's validation loss to nan in one epoch
+    cfg = compose_config(fast_overrides("debug=limit", "model.optimizer.lr=1e9"), tmp_path)
+    with pytest.raises(
+        TrainingDiverged, match=r"training diverged: (train|val)/loss\S* = (nan|inf)"
+    ):
+        train(cfg)
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["status"] == "failed" and "training diverged" in result["error"]
+    assert user_error(TrainingDiverged("x")) == "x"  # printed as one line by train.py
 
 
 def test_checkpoint_carries_its_resolved_config(trained):

@@ -7,11 +7,15 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from dlnotes.callbacks.config_in_checkpoint import ConfigInCheckpoint
+from dlnotes.callbacks.rng_state import RngStateInCheckpoint
 from dlnotes.utils.config_tree import print_config_tree
+from dlnotes.utils.ddp_job import job_command_line
 from dlnotes.utils.instantiate import instantiate_callbacks, instantiate_loggers
+from dlnotes.utils.job_result import job_info, recorded_job
 from dlnotes.utils.model_check import check_model_fits_data
+from dlnotes.utils.resume import resume_checkpoint
 from dlnotes.utils.validate import validate_config
-from dlnotes.utils.wandb import finish_wandb
+from dlnotes.utils.wandb import WandbRunIdInCheckpoint, finish_wandb, wandb_run_id
 
 log = logging.getLogger(__name__)
 
@@ -40,28 +44,44 @@ def saved_config(cfg: DictConfig) -> dict:
 
 
 def train(cfg: DictConfig) -> tuple[float | None, dict]:
-    """Train and test; returns the model's monitored metric (for sweeps) and the objects."""
+    """Train and test; returns the model's monitored metric (for sweeps) and the objects.
+
+    The run directory gets result.json (completed or failed, with the final metrics)."""
+    with recorded_job(cfg.paths.output_dir, cfg.model.get("monitor")) as record:
+        monitored, objects = _train(cfg)
+        record.finished(monitored, objects["metrics"])
+    return monitored, objects
+
+
+def _train(cfg: DictConfig) -> tuple[float | None, dict]:
     validate_config(cfg)
+    ckpt_path = resume_checkpoint(cfg)
     L.seed_everything(cfg.seed, workers=True)
     datamodule = build_datamodule(cfg)
     model = build_model(cfg, datamodule)
     print_config_tree(cfg, save_dir=cfg.paths.output_dir)
 
-    loggers = instantiate_loggers(cfg.get("logger"))
+    loggers = instantiate_loggers(cfg.get("logger"), wandb_resume_id=wandb_run_id(ckpt_path))
     callbacks = instantiate_callbacks(cfg.get("callbacks"), has_logger=bool(loggers))
-    callbacks.append(ConfigInCheckpoint(saved_config(cfg)))
+    callbacks += [ConfigInCheckpoint(saved_config(cfg)), RngStateInCheckpoint()]
+    callbacks += [WandbRunIdInCheckpoint()]
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    hyperparameters = OmegaConf.to_container(cfg, resolve=True)
+    hyperparameters["overrides"] = job_info().get("overrides", [])
     for logger in loggers:
-        logger.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+        logger.log_hyperparams(hyperparameters)
 
+    failed = True
     try:
-        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
-        monitored = monitored_value(trainer, cfg.model.monitor)
-        metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
-        if cfg.get("test"):
-            metrics |= test_best(trainer, model, datamodule)
+        with job_command_line():  # DDP ranks > 0 run this job, not the command line's sweep
+            trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+            monitored = monitored_value(trainer, cfg.model.monitor)
+            metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
+            if cfg.get("test"):
+                metrics |= test_best(trainer, model, datamodule)
+        failed = False
     finally:
-        finish_wandb(loggers)
+        finish_wandb(loggers, failed=failed)
     if cfg.model.monitor:
         log.info(f"{cfg.model.monitor} = {monitored}")
     log.info(f"outputs in {cfg.paths.output_dir}")

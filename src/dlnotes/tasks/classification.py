@@ -64,7 +64,9 @@ class ClassificationTask(L.LightningModule):
         loss = F.cross_entropy(logits, labels)
         metrics.update(logits, labels)
         on_step = stage == "train"
-        self.log(f"{stage}/loss", loss, on_step=on_step, on_epoch=True, prog_bar=True)
+        self.log(
+            f"{stage}/loss", loss, on_step=on_step, on_epoch=True, prog_bar=True, sync_dist=True
+        )  # sync_dist: under DDP the epoch mean is over all ranks
         self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=stage != "train")
         return loss, logits
 

@@ -194,8 +194,9 @@ class GANTask(L.LightningModule):
         """Mean D(x) on the stage's real images and D(G(z)) on as many fakes; FID updates."""
         real = self._images(batch)
         fake = self.generate(self.noise(real.shape[0]))
-        self.log(f"{stage}/d_real", torch.sigmoid(self.discriminator(real)).mean())
-        self.log(f"{stage}/d_fake", torch.sigmoid(self.discriminator(fake)).mean())
+        d_real = torch.sigmoid(self.discriminator(real)).mean()
+        d_fake = torch.sigmoid(self.discriminator(fake)).mean()
+        self.log_dict({f"{stage}/d_real": d_real, f"{stage}/d_fake": d_fake}, sync_dist=True)
         if self._fid_active():
             if self._fid_feed_real:
                 self.fid.update(real, real=True)

@@ -97,7 +97,10 @@ class VAETask(L.LightningModule):
             values["neg_elbo"] = (generation + latent).mean()
         on_step = stage == "train"
         self.log_dict(
-            {f"{stage}/{k}": v for k, v in values.items()}, on_step=on_step, on_epoch=True
+            {f"{stage}/{k}": v for k, v in values.items()},
+            on_step=on_step,
+            on_epoch=True,
+            sync_dist=True,  # under DDP the epoch means are over all ranks
         )
         return loss
 

@@ -19,8 +19,16 @@ def _entries(group: DictConfig | None):
             yield name, entry
 
 
-def instantiate_loggers(group: DictConfig | None) -> list[Logger]:
-    return [instantiate(entry) for _, entry in _entries(group)]
+def instantiate_loggers(
+    group: DictConfig | None, wandb_resume_id: str | None = None
+) -> list[Logger]:
+    """The loggers; a wandb one continues run `wandb_resume_id` when given."""
+    loggers = []
+    for _, entry in _entries(group):
+        is_wandb = entry._target_.endswith("wandb_logger")
+        extra = {"resume_id": wandb_resume_id} if is_wandb and wandb_resume_id else {}
+        loggers.append(instantiate(entry, **extra))
+    return loggers
 
 
 def instantiate_callbacks(group: DictConfig | None, has_logger: bool) -> list[Callback]:

@@ -1,0 +1,61 @@
+"""`ckpt_path=last` or `ckpt_path=<file>`: the checkpoint a run continues from.
+
+`last` means this run directory's checkpoints/last.ckpt, so resuming a crashed run is its
+command again with `hydra.run.dir=<its directory> ckpt_path=last`. Lightning then restores
+weights, optimizers, schedulers, epoch and step; `RngStateInCheckpoint` the random states.
+"""
+
+import logging
+import os
+from pathlib import Path
+
+from omegaconf import DictConfig, OmegaConf
+
+from dlnotes.utils.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def checkpoint_dir(cfg: DictConfig) -> Path:
+    dirpath = OmegaConf.select(cfg, "callbacks.model_checkpoint.dirpath", default=None)
+    return Path(dirpath or Path(cfg.paths.output_dir) / "checkpoints")
+
+
+def latest_resumable_run(cfg: DictConfig) -> Path | None:
+    """The most recent other run directory of this task that has a checkpoints/last.ckpt."""
+    task_dir = Path(cfg.paths.log_dir) / cfg.task_name
+    here = Path(cfg.paths.output_dir).resolve()
+    runs = [p.parent.parent for p in task_dir.glob("**/checkpoints/last.ckpt")]
+    runs = [run for run in runs if run.resolve() != here]
+    return max(
+        runs, key=lambda run: (run / "checkpoints" / "last.ckpt").stat().st_mtime, default=None
+    )
+
+
+def restarted_by_launcher() -> bool:
+    """torchrun and SLURM may start the same command again: then `last` may not exist yet."""
+    return os.environ.get("TORCHELASTIC_RUN_ID", "none") != "none" or "SLURM_JOB_ID" in os.environ
+
+
+def resume_checkpoint(cfg: DictConfig) -> str | None:
+    """The checkpoint file to continue from, or None to start from scratch."""
+    ckpt_path = cfg.get("ckpt_path")
+    if not ckpt_path:
+        return None
+    if ckpt_path == "last":
+        path = checkpoint_dir(cfg) / "last.ckpt"
+        if path.is_file():
+            return str(path)
+        if restarted_by_launcher():
+            log.info(f"ckpt_path=last: no {path} yet, starting from scratch")
+            return None
+        latest = latest_resumable_run(cfg)
+        hint = f" (the latest run with one: hydra.run.dir={latest})" if latest else ""
+        raise ConfigError(
+            f"ckpt_path=last: this run directory has no checkpoints/last.ckpt; to resume a run, "
+            f"add hydra.run.dir=<that run's directory>{hint}"
+        )
+    path = Path(ckpt_path)
+    if not path.is_file():
+        raise ConfigError(f"ckpt_path={ckpt_path}: no such checkpoint file")
+    return str(path)

@@ -1,0 +1,29 @@
+"""Callbacks that tests add from the command line (`+callbacks.NAME._target_=probe_callbacks.X`,
+with tests/ on PYTHONPATH) to crash a run or check its ranks."""
+
+import os
+import signal
+
+from lightning.pytorch import Callback
+
+
+class SigkillAtEpoch(Callback):
+    """Kill this process (no clean-up, as a crash or OOM kill would) when `epoch` starts,
+    unless the run was resumed from a checkpoint."""
+
+    def __init__(self, epoch: int = 1):
+        self.epoch = epoch
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        if trainer.current_epoch == self.epoch and trainer.ckpt_path is None:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+class RanksRunOneJob(Callback):
+    """Fail unless every rank trains with rank 0's learning rate and output directory."""
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        mine = (trainer.optimizers[0].param_groups[0]["lr"], trainer.default_root_dir)
+        rank_zero = trainer.strategy.broadcast(mine, src=0)
+        if mine != rank_zero:
+            raise RuntimeError(f"rank {trainer.global_rank} runs {mine}, rank 0 runs {rank_zero}")

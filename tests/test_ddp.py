@@ -1,0 +1,135 @@
+"""DDP on CPU (gloo, 2 processes), as users launch it: `trainer=ddp_cpu`, inside a sweep,
+and under torchrun. Only rank 0 writes; each job runs once, with all its ranks."""
+
+import csv
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import ROOT, compose_config, fast_overrides
+from dlnotes.train import build_datamodule
+from dlnotes.utils.checkpoint import model_from_checkpoint
+from dlnotes.utils.ddp_job import child_argv
+from dlnotes.utils.resolvers import run_stamp
+
+TINY = [
+    "trainer=ddp_cpu",
+    "logger=csv",
+    "trainer.max_epochs=1",
+    "+trainer.limit_train_batches=3",
+    "+trainer.limit_test_batches=2",
+    "callbacks.progress_bar=null",
+    "callbacks.model_summary=null",
+    "+callbacks.ranks_agree._target_=probe_callbacks.RanksRunOneJob",
+]
+
+
+def run(*args: str, log_dir: Path, launcher=(sys.executable,)) -> subprocess.CompletedProcess:
+    command = [*launcher, str(ROOT / "train.py"), *args, f"paths.log_dir={log_dir}"]
+    env = os.environ | {"PYTHONPATH": str(ROOT / "tests")}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def only_rank_zero_wrote(run_dir: Path) -> None:
+    """One log file, one .hydra, nothing from the child ranks."""
+    assert sorted(p.name for p in run_dir.glob("*.log")) == ["config_tree.log", "train.log"]
+    assert not list(run_dir.rglob("*ddp_process*"))
+    log = (run_dir / "train.log").read_text()
+    assert log.count("outputs in") == 1  # rank 1 logs to the console only
+
+
+def last_metrics(run_dir: Path) -> dict:
+    with open(run_dir / "metrics.csv") as file:
+        rows = list(csv.DictReader(file))
+    merged = {}
+    for row in rows:
+        merged |= {key: float(value) for key, value in row.items() if value}
+    return merged
+
+
+def test_ddp_cpu_trains_two_processes_with_synced_metrics(tmp_path):
+    result = run(*TINY, log_dir=tmp_path)
+    assert "MEMBER: 2/2" in result.stdout + result.stderr  # two ranks joined the group
+    (run_dir,) = (tmp_path / "train" / "runs").iterdir()
+    only_rank_zero_wrote(run_dir)
+    logged = last_metrics(run_dir)
+    assert json.loads((run_dir / "result.json").read_text())["status"] == "completed"
+
+    # the logged val/acc is over the whole validation split (both ranks' halves): one process
+    # validating the same checkpoint on all of it gets the same number
+    cfg = compose_config(fast_overrides("logger=none"), tmp_path / "check")
+    datamodule = build_datamodule(cfg)
+    images, labels = datamodule.split("val")
+    assert len(labels) % 2 == 0, "an odd split would be padded by one repeated image"
+    model = model_from_checkpoint(run_dir / "checkpoints" / "last.ckpt").eval()
+    with torch.no_grad():
+        images, labels = datamodule.on_after_batch_transfer((images, labels), 0)
+        predictions = model(images).argmax(dim=1)
+    full_split_accuracy = (predictions == labels).float().mean().item()
+    assert logged["val/acc"] == pytest.approx(full_split_accuracy, abs=1e-6)
+
+
+def test_sweep_of_ddp_jobs_gives_one_directory_per_job(tmp_path):
+    run("-m", *TINY, "model.optimizer.lr=0.001,0.01", log_dir=tmp_path)
+    assert not (tmp_path / "train" / "runs").exists()  # no child wrote a run of its own
+    (sweep,) = (tmp_path / "train" / "multiruns").iterdir()  # and no second sweep
+    assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == ["0", "1"]
+    for job, lr in (("0", 0.001), ("1", 0.01)):
+        job_dir = sweep / job
+        only_rank_zero_wrote(job_dir)
+        result = json.loads((job_dir / "result.json").read_text())
+        assert result["status"] == "completed"
+        assert f"model.optimizer.lr={lr}" in result["overrides"]
+        assert (job_dir / "checkpoints" / "last.ckpt").is_file()
+        assert last_metrics(job_dir)["lr-SGD"] == lr
+    with open(sweep / "summary.csv") as file:
+        assert [row["status"] for row in csv.DictReader(file)] == ["completed", "completed"]
+
+
+def test_torchrun_ranks_share_one_run_directory(tmp_path):
+    torchrun = shutil.which("torchrun")
+    if torchrun is None:
+        pytest.skip("torchrun is not on PATH")
+    run(*TINY, log_dir=tmp_path, launcher=(torchrun, "--standalone", "--nproc-per-node=2"))
+    (run_dir,) = (tmp_path / "train" / "runs").iterdir()
+    assert run_dir.name.startswith("torchrun-")
+    only_rank_zero_wrote(run_dir)
+    assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_child_ranks_run_the_jobs_overrides_with_the_same_primary_config():
+    argv = ["train.py", "-m", "-cn", "train", "--config-dir=extra", "lr=1,2", "trainer=ddp"]
+    child = child_argv(argv, ["lr=2", "trainer=ddp"])
+    assert child == ["train.py", "-cn", "train", "--config-dir=extra", "lr=2", "trainer=ddp"] + [
+        "hydra.mode=RUN"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"TORCHELASTIC_RUN_ID": "abc"}, "torchrun-abc"),
+        ({"SLURM_JOB_ID": "77", "SLURM_NTASKS": "8", "SLURM_STEP_ID": "1"}, "slurm-77-1"),
+        ({"SLURM_JOB_ID": "77", "SLURM_NTASKS": "1"}, None),  # one task: a plain run
+        ({"TORCHELASTIC_RUN_ID": "none"}, None),  # torchrun without a run id
+    ],
+)
+def test_ranks_started_by_a_launcher_name_one_run_directory(monkeypatch, env, expected):
+    for key in ("TORCHELASTIC_RUN_ID", "SLURM_JOB_ID", "SLURM_NTASKS", "SLURM_STEP_ID"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    stamp = run_stamp()
+    if expected is None:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d-\d{6}", stamp)
+    else:
+        assert stamp == expected

@@ -1,0 +1,108 @@
+"""Resume: a run killed after its first epoch and started again with `ckpt_path=last` in its
+run directory ends exactly where an uninterrupted run ends, in the same wandb run."""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import ROOT, compose_config, fast_overrides
+from dlnotes.callbacks.rng_state import collect_rng_states, restore_rng_states
+from dlnotes.data.batches import TensorBatches
+from dlnotes.train import train
+from dlnotes.utils.errors import ConfigError
+
+RUN = [
+    "model=nin",  # dropout: the random state matters
+    "trainer=cpu",
+    "trainer.deterministic=true",
+    "trainer.max_epochs=3",
+    "+trainer.limit_train_batches=5",
+    "+trainer.limit_val_batches=3",
+    "+trainer.limit_test_batches=3",
+    "data.batch_size=16",
+    "callbacks.progress_bar=null",
+    "callbacks.model_summary=null",
+]
+CRASH = "+callbacks.crash._target_=probe_callbacks.SigkillAtEpoch"  # SIGKILL as epoch 1 starts
+
+
+def run_train(*args: str, run_dir: Path) -> subprocess.CompletedProcess:
+    command = [sys.executable, str(ROOT / "train.py"), *args, f"hydra.run.dir={run_dir}"]
+    env = os.environ | {"PYTHONPATH": str(ROOT / "tests"), "WANDB_MODE": "offline"}
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+
+
+def test_killed_run_resumed_with_ckpt_path_last_matches_an_uninterrupted_one(tmp_path):
+    run_dir = tmp_path / "run"
+    crashed = run_train(*RUN, "logger=wandb", CRASH, run_dir=run_dir)
+    assert crashed.returncode == -signal.SIGKILL
+    assert not (run_dir / "result.json").exists()  # it never finished
+    (first_wandb_run,) = (run_dir / "wandb").glob("offline-run-*")
+
+    resumed = run_train(*RUN, "logger=wandb", CRASH, "ckpt_path=last", run_dir=run_dir)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    resumed_metrics = json.loads((run_dir / "result.json").read_text())["metrics"]
+
+    _, uninterrupted = train(compose_config(fast_overrides(*RUN[1:], "model=nin"), tmp_path / "u"))
+    expected = uninterrupted["metrics"]
+    for key in ("train/loss_epoch", "val/loss", "val/acc", "test/loss", "test/acc"):
+        assert resumed_metrics[key] == expected[key], key
+
+    # the same wandb run continues: one run id, the second record marked as resumed
+    from test_wandb import read_records
+
+    run_id = first_wandb_run.name.rsplit("-", 1)[1]
+    (second,) = [p for p in (run_dir / "wandb").glob("offline-run-*") if p != first_wandb_run]
+    (record,) = [r["run"] for r in read_records(second) if r.get("type") == "run"]
+    assert record["run_id"] == run_id and record["resume"]
+
+
+def test_ckpt_path_last_without_a_checkpoint_says_which_run_dir_to_give(tmp_path):
+    logs = tmp_path / "logs"
+    earlier = logs / "train" / "runs" / "earlier"
+    (earlier / "checkpoints").mkdir(parents=True)
+    (earlier / "checkpoints" / "last.ckpt").write_bytes(b"")
+    cfg = compose_config(
+        fast_overrides("ckpt_path=last", f"paths.log_dir={logs}"), tmp_path / "new"
+    )
+    with pytest.raises(ConfigError, match=f"hydra.run.dir=<that run's directory>.*{earlier}"):
+        train(cfg)
+    assert json.loads((tmp_path / "new" / "result.json").read_text())["status"] == "failed"
+
+
+def test_missing_checkpoint_file_is_a_one_line_error(tmp_path):
+    cfg = compose_config(fast_overrides(f"ckpt_path={tmp_path}/nope.ckpt"), tmp_path)
+    with pytest.raises(ConfigError, match="no such checkpoint file"):
+        train(cfg)
+
+
+def test_rng_states_round_trip():
+    torch.manual_seed(0)
+    states = collect_rng_states()
+    expected = (torch.rand(3), np.random.rand(3), random.random())
+    torch.manual_seed(1), np.random.seed(1), random.seed(1)
+    restore_rng_states(states)
+    assert torch.equal(torch.rand(3), expected[0])
+    assert np.array_equal(np.random.rand(3), expected[1]) and random.random() == expected[2]
+
+
+def test_epoch_order_depends_on_the_epoch_not_on_how_many_epochs_ran():
+    images, labels = torch.zeros(20, 1, 2, 2), torch.arange(20)
+
+    def order(batches) -> list[int]:
+        return torch.cat([y for _, y in batches]).tolist()
+
+    straight = TensorBatches(images, labels, batch_size=4, shuffle=True, seed=3)
+    epochs = [order(straight) for _ in range(3)]
+    assert epochs[0] != epochs[1] != epochs[2]
+    resumed = TensorBatches(images, labels, batch_size=4, shuffle=True, seed=3)
+    resumed.sampler.set_epoch(2)  # what Lightning does as epoch 2 starts
+    assert order(resumed) == epochs[2]
