@@ -1,6 +1,7 @@
 """Resume: a run killed after its first epoch and started again with `ckpt_path=last` in its
 run directory ends exactly where an uninterrupted run ends, in the same wandb run."""
 
+import csv
 import json
 import os
 import random
@@ -106,3 +107,13 @@ def test_epoch_order_depends_on_the_epoch_not_on_how_many_epochs_ran():
     resumed = TensorBatches(images, labels, batch_size=4, shuffle=True, seed=3)
     resumed.sampler.set_epoch(2)  # what Lightning does as epoch 2 starts
     assert order(resumed) == epochs[2]
+
+
+def test_resumed_run_appends_to_its_metrics_csv(tmp_path):
+    run = fast_overrides("debug=limit", "logger=csv", "test=false")
+    train(compose_config([*run, "trainer.max_epochs=1"], tmp_path))
+    train(compose_config([*run, "trainer.max_epochs=2", "ckpt_path=last"], tmp_path))
+    with open(tmp_path / "metrics.csv") as file:
+        rows = list(csv.DictReader(file))
+    epochs_with_val = sorted({int(row["epoch"]) for row in rows if row.get("val/acc")})
+    assert epochs_with_val == [0, 1]  # epoch 0 from the first part, epoch 1 from the resumed
