@@ -53,6 +53,24 @@ def train(cfg: DictConfig) -> tuple[float | None, dict]:
     return monitored, objects
 
 
+def build_trainer(cfg: DictConfig, ckpt_path: str | None) -> tuple[L.Trainer, list]:
+    """The trainer with the config's loggers and callbacks; the loggers get the full config."""
+    loggers = instantiate_loggers(cfg.get("logger"), wandb_resume_id=wandb_run_id(ckpt_path))
+    callbacks = instantiate_callbacks(cfg.get("callbacks"), has_logger=bool(loggers))
+    # every checkpoint keeps the config, the random states and the wandb run (to continue it)
+    callbacks += [
+        ConfigInCheckpoint(saved_config(cfg)),
+        RngStateInCheckpoint(),
+        WandbRunIdInCheckpoint(),
+    ]
+    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    hyperparameters = OmegaConf.to_container(cfg, resolve=True)
+    hyperparameters["overrides"] = job_info().get("overrides", [])
+    for logger in loggers:
+        logger.log_hyperparams(hyperparameters)
+    return trainer, loggers
+
+
 def _train(cfg: DictConfig) -> tuple[float | None, dict]:
     validate_config(cfg)
     ckpt_path = resume_checkpoint(cfg)
@@ -60,16 +78,7 @@ def _train(cfg: DictConfig) -> tuple[float | None, dict]:
     datamodule = build_datamodule(cfg)
     model = build_model(cfg, datamodule)
     print_config_tree(cfg, save_dir=cfg.paths.output_dir)
-
-    loggers = instantiate_loggers(cfg.get("logger"), wandb_resume_id=wandb_run_id(ckpt_path))
-    callbacks = instantiate_callbacks(cfg.get("callbacks"), has_logger=bool(loggers))
-    callbacks += [ConfigInCheckpoint(saved_config(cfg)), RngStateInCheckpoint()]
-    callbacks += [WandbRunIdInCheckpoint()]
-    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
-    hyperparameters = OmegaConf.to_container(cfg, resolve=True)
-    hyperparameters["overrides"] = job_info().get("overrides", [])
-    for logger in loggers:
-        logger.log_hyperparams(hyperparameters)
+    trainer, loggers = build_trainer(cfg, ckpt_path)
 
     failed = True
     try:
