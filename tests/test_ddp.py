@@ -31,11 +31,14 @@ TINY = [
 ]
 
 
-def run(*args: str, log_dir: Path, launcher=(sys.executable,)) -> subprocess.CompletedProcess:
+def run(
+    *args: str, log_dir: Path, launcher=(sys.executable,), check=True
+) -> subprocess.CompletedProcess:
     command = [*launcher, str(ROOT / "train.py"), *args, f"paths.log_dir={log_dir}"]
     env = os.environ | {"PYTHONPATH": str(ROOT / "tests")}
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
-    assert result.returncode == 0, result.stderr[-3000:]
+    if check:
+        assert result.returncode == 0, result.stderr[-3000:]
     return result
 
 
@@ -79,10 +82,12 @@ def test_ddp_cpu_trains_two_processes_with_synced_metrics(tmp_path):
 
 
 def test_sweep_of_ddp_jobs_gives_one_directory_per_job(tmp_path):
-    run("-m", *TINY, "model.optimizer.lr=0.001,0.01", log_dir=tmp_path)
-    assert not (tmp_path / "train" / "runs").exists()  # no child wrote a run of its own
+    # the third job diverges on both ranks: it fails alone, and the sweep goes on to its end
+    result = run("-m", *TINY, "model.optimizer.lr=0.001,0.01,1e9", log_dir=tmp_path, check=False)
+    assert result.returncode == 1  # the basic sweeper reports the failed job at the end
+    assert not (tmp_path / "train" / "runs").exists()  # no rank wrote a run of its own
     (sweep,) = (tmp_path / "train" / "multiruns").iterdir()  # and no second sweep
-    assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == ["0", "1"]
+    assert sorted(p.name for p in sweep.iterdir() if p.is_dir()) == ["0", "1", "2"]
     for job, lr in (("0", 0.001), ("1", 0.01)):
         job_dir = sweep / job
         only_rank_zero_wrote(job_dir)
@@ -92,7 +97,9 @@ def test_sweep_of_ddp_jobs_gives_one_directory_per_job(tmp_path):
         assert (job_dir / "checkpoints" / "last.ckpt").is_file()
         assert last_metrics(job_dir)["lr-SGD"] == lr
     with open(sweep / "summary.csv") as file:
-        assert [row["status"] for row in csv.DictReader(file)] == ["completed", "completed"]
+        rows = list(csv.DictReader(file))
+    assert [row["status"] for row in rows] == ["completed", "completed", "failed"]
+    assert "training diverged" in rows[2]["error"]
 
 
 def test_torchrun_ranks_share_one_run_directory(tmp_path):

@@ -9,7 +9,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from dlnotes.callbacks.config_in_checkpoint import ConfigInCheckpoint
 from dlnotes.callbacks.rng_state import RngStateInCheckpoint
 from dlnotes.utils.config_tree import print_config_tree
-from dlnotes.utils.ddp_job import job_command_line
+from dlnotes.utils.ddp_job import ddp_job
 from dlnotes.utils.instantiate import instantiate_callbacks, instantiate_loggers
 from dlnotes.utils.job_result import job_info, recorded_job
 from dlnotes.utils.model_check import check_model_fits_data
@@ -82,7 +82,7 @@ def _train(cfg: DictConfig) -> tuple[float | None, dict]:
 
     failed = True
     try:
-        with job_command_line():  # DDP ranks > 0 run this job, not the command line's sweep
+        with ddp_job(trainer):  # DDP ranks > 0 run this job, not the command line's sweep
             trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
             monitored = monitored_value(trainer, cfg.model.monitor)
             metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
