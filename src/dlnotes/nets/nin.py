@@ -43,6 +43,10 @@ class NIN(nn.Module):
     `class_relu=True` keeps the paper's ReLU after the class conv (its exact network); the
     default drops it, because without BN that ReLU lets class maps die (a measured plateau
     near 60% on digits) — logits must be able to go negative.
+
+    `head="fc"` is the comparison the notes make: the last block's two 1×1 convs and the global
+    average pooling give way to a flatten and two fully connected layers of the same widths
+    (192, classes), as in a conventional CNN.
     """
 
     def __init__(
@@ -52,9 +56,13 @@ class NIN(nn.Module):
         norm: str = "batchnorm",
         dropout: float = 0.5,
         class_relu: bool = False,
+        head: str = "gap",
     ):
         super().__init__()
-        self.in_channels = in_channels
+        if head not in ("gap", "fc"):
+            raise ValueError(f"model.net.head={head!r}: use gap (the paper) or fc")
+        self.in_channels, self.head = in_channels, head
+        last_widths = [192, 192, num_classes] if head == "gap" else [192]
         self.features = nn.Sequential(
             MLPConv(in_channels, [192, 160, 96], 5, norm),
             nn.MaxPool2d(3, stride=2, padding=1),
@@ -62,17 +70,27 @@ class NIN(nn.Module):
             MLPConv(96, [192, 192, 192], 5, norm),
             nn.AvgPool2d(3, stride=2, padding=1),
             nn.Dropout(dropout),
-            MLPConv(192, [192, 192, num_classes], 3, norm, last_relu=class_relu),
+            MLPConv(192, last_widths, 3, norm, last_relu=class_relu or head == "fc"),
         )
         # notes: global average pooling — one map per class, no fully connected layer
         self.global_pool = nn.AdaptiveAvgPool2d(1)
+        if head == "fc":  # its input size follows the image size: set at the first forward
+            self.fc = nn.Sequential(
+                nn.Flatten(),
+                nn.LazyLinear(192),
+                nn.ReLU(inplace=True),
+                nn.Dropout(dropout),
+                nn.Linear(192, num_classes),
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.head == "fc":
+            return self.fc(self.features(x))
         return self.global_pool(self.features(x)).flatten(1)
 
     @property
     def class_conv(self) -> nn.Module:
-        """The last 1×1 conv (with its norm): 192 channels → one map per class."""
+        """The last 1×1 conv (with its norm): 192 channels → one map per class (head="gap")."""
         return self.features[-1][-1]
 
     @property

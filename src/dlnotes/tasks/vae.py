@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dlnotes.metrics.kl import kl_to_standard_normal
+from dlnotes.metrics.latent import LatentStatistics
 from dlnotes.metrics.reconstruction import ReconstructionVsMean
 from dlnotes.tasks.optim import build_optimizers
 from dlnotes.utils.images import grid_image, log_image
@@ -68,6 +69,8 @@ class VAETask(L.LightningModule):
         self.monitor, self.mode = monitor, mode
         self.val_recon = ReconstructionVsMean(self.image_shape)
         self.test_recon = ReconstructionVsMean(self.image_shape)
+        self.val_latent = LatentStatistics(latent_dim)
+        self.test_latent = LatentStatistics(latent_dim)
         noise = torch.randn(
             num_sample_images, latent_dim, generator=torch.Generator().manual_seed(0)
         )
@@ -85,7 +88,8 @@ class VAETask(L.LightningModule):
         z = torch.randn(n, self.latent_dim, generator=generator).to(self.device)
         return torch.sigmoid(self.decoder(z))
 
-    def _step(self, batch, stage: str) -> torch.Tensor:
+    def _step(self, batch, stage: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The loss, and the encoder's z_mean and z_stddev for the batch."""
         images, _ = batch
         z_mean, z_stddev = self.encoder(images)
         logits = self.decoder(reparameterize(z_mean, z_stddev))
@@ -102,32 +106,41 @@ class VAETask(L.LightningModule):
             on_epoch=True,
             sync_dist=True,  # under DDP the epoch means are over all ranks
         )
-        return loss
+        return loss, z_mean, z_stddev
 
     def training_step(self, batch, batch_idx):
-        return self._step(batch, "train")
+        return self._step(batch, "train")[0]
 
     def validation_step(self, batch, batch_idx):
-        self._step(batch, "val")
+        _, z_mean, z_stddev = self._step(batch, "val")
+        self.val_latent.update(z_mean, z_stddev)
         self.val_recon.update(self(batch[0]), batch[0])
         if batch_idx == 0:
             self.first_val_images = batch[0][:32]
 
     def test_step(self, batch, batch_idx):
-        self._step(batch, "test")
+        _, z_mean, z_stddev = self._step(batch, "test")
+        self.test_latent.update(z_mean, z_stddev)
         self.test_recon.update(self(batch[0]), batch[0])
 
     def _log_reconstruction(self, metric: ReconstructionVsMean, stage: str) -> None:
         self.log_dict({f"{stage}/{k}": v for k, v in metric.compute().items()})
         metric.reset()
 
+    def _log_latent(self, metric: LatentStatistics, stage: str) -> None:
+        """KL per dimension, active dimensions, and the codes' distance from N(0, I)."""
+        self.log_dict({f"{stage}/{k}": v for k, v in metric.compute().items()})
+        metric.reset()
+
     def on_validation_epoch_end(self):
         self._log_reconstruction(self.val_recon, "val")
+        self._log_latent(self.val_latent, "val")
         if not self.trainer.sanity_checking:
             self.log_pictures()
 
     def on_test_epoch_end(self):
         self._log_reconstruction(self.test_recon, "test")
+        self._log_latent(self.test_latent, "test")
 
     @torch.no_grad()
     def log_pictures(self) -> None:

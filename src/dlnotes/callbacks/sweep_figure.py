@@ -1,0 +1,92 @@
+"""After an experiment's sweep: its curves in one figure, and when each job reached a target.
+
+Each job's metrics.csv (the CSV logger) gives the metric per epoch; the figure
+`<sweep dir>/<name>.png` has one panel per metric and one line per job, labelled by the
+overrides that differ between jobs. With `threshold`, `<name>.md` also lists the first epoch
+at which the first metric reached it. `python -m dlnotes.callbacks.sweep_figure SWEEP_DIR
+METRIC...` draws it again from a finished sweep.
+"""
+
+import csv
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from hydra.experimental.callback import Callback  # noqa: E402
+from omegaconf import DictConfig  # noqa: E402
+
+from dlnotes.callbacks.sweep_summary import collect_results, shared_overrides  # noqa: E402
+
+
+def epoch_curve(metrics_csv: Path, metric: str) -> tuple[list[int], list[float]]:
+    """(epochs, values) of the rows where `metric` was logged (once per epoch)."""
+    epochs, values = [], []
+    with open(metrics_csv) as file:
+        for row in csv.DictReader(file):
+            if row.get(metric):
+                epochs.append(int(row["epoch"]) + 1)  # 1-based: after the first epoch
+                values.append(float(row[metric]))
+    return epochs, values
+
+
+def job_label(result: dict, common: list[str]) -> str:
+    varying = [
+        o.split("=", 1)[-1] if "=" in o else o for o in result["overrides"] if o not in common
+    ]
+    keys = [o.split("=", 1)[0].split(".")[-1] for o in result["overrides"] if o not in common]
+    return ", ".join(f"{k}={v}" for k, v in zip(keys, varying, strict=True)) or str(result["job"])
+
+
+def first_epoch_reaching(epochs: list[int], values: list[float], threshold: float, mode: str):
+    for epoch, value in zip(epochs, values, strict=True):
+        if (value >= threshold) if mode == "max" else (value <= threshold):
+            return epoch
+    return None
+
+
+def draw(sweep_dir: Path, metrics: list[str], name: str = "curves", threshold=None, mode="max"):
+    """Write <name>.png (and <name>.md with `threshold`); return the Markdown table."""
+    results = [
+        r for r in collect_results(sweep_dir) if (Path(r["output_dir"]) / "metrics.csv").is_file()
+    ]
+    common = shared_overrides(results)
+    figure, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
+    lines = [
+        f"| job | {metrics[0]} final | best | epoch reaching {threshold} |",
+        "|---|---|---|---|",
+    ]
+    for result in results:
+        label = job_label(result, common)
+        for axis, metric in zip(axes[0], metrics, strict=True):
+            epochs, values = epoch_curve(Path(result["output_dir"]) / "metrics.csv", metric)
+            axis.plot(epochs, values, marker="o", markersize=3, label=label)
+            axis.set(xlabel="epoch", title=metric)
+        epochs, values = epoch_curve(Path(result["output_dir"]) / "metrics.csv", metrics[0])
+        best = (max if mode == "max" else min)(values) if values else None
+        reached = first_epoch_reaching(epochs, values, threshold, mode) if threshold else None
+        final = values[-1] if values else None
+        lines.append(f"| {label} | {final:.4f} | {best:.4f} | {reached or 'not reached'} |")
+    axes[0][0].legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(sweep_dir / f"{name}.png", dpi=120)
+    plt.close(figure)
+    table = "\n".join(lines) + "\n"
+    (sweep_dir / f"{name}.md").write_text(table)
+    return table
+
+
+class SweepFigure(Callback):
+    def __init__(self, metrics: list[str], name: str = "curves", threshold=None, mode="max"):
+        self.metrics, self.name, self.threshold, self.mode = list(metrics), name, threshold, mode
+
+    def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        print(draw(sweep_dir, self.metrics, self.name, self.threshold, self.mode))
+        print(f"figure: {sweep_dir / self.name}.png")
+
+
+if __name__ == "__main__":
+    print(draw(Path(sys.argv[1]), sys.argv[2:]))
