@@ -62,6 +62,7 @@ def test_inspect_entry_writes_the_table_for_a_gan_and_for_conv1x1(tmp_path):
     assert (tmp_path / "inspection.txt").read_text() == text
     text = inspect(compose_config(["compare=conv1x1"], tmp_path, config_name="inspect"))
     assert "1×1 conv, 20 filters" in text and "stage 5 plain 3×3-3×3" in text
+    assert (tmp_path / "conv1x1.png").stat().st_size > 1000
 
 
 def test_inspect_from_the_command_line(tmp_path):

@@ -17,15 +17,37 @@ os.environ.setdefault("DLNOTES_ROOT", str(ROOT))
 log = logging.getLogger(__name__)
 
 
-def conv1x1_tables() -> list:
+def conv1x1_comparisons() -> dict[str, list]:
+    """{title: rows}: the notes' example, then each ResNet50 stage's two blocks."""
     from dlnotes.nets.conv1x1 import bottleneck_vs_plain, notes_example
-    from dlnotes.utils.inspection import compare, layer_table
+    from dlnotes.utils.inspection import compare
 
-    tables = [layer_table(compare(*notes_example()), "notes: 500×500×100 input, 20 filters")]
+    groups = {"notes: 500×500×100 input, 20 filters": compare(*notes_example())}
     for stage in (2, 3, 4, 5):
         title = f"ResNet50 stage {stage} (224×224 input): bottleneck vs plain block, same width"
-        tables.append(layer_table(compare(*bottleneck_vs_plain(stage)), title))
-    return tables
+        groups[title] = compare(*bottleneck_vs_plain(stage))
+    return groups
+
+
+def conv1x1_figure(groups: dict[str, list], path: Path) -> None:
+    """Parameters and FLOPs of each compared module, log scale, one bar pair per module."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [row for group in groups.values() for row in group]
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    fields = (("params", "parameters"), ("flops", "FLOPs per image"))
+    for axis, (field, label) in zip(axes, fields, strict=True):
+        axis.barh([row.name for row in rows], [getattr(row, field) for row in rows])
+        axis.set(xscale="log", xlabel=label)
+        axis.invert_yaxis()
+    axes[1].set_yticklabels([])
+    figure.suptitle("1×1 convolutions: the notes' example and ResNet50's bottlenecks")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
 
 
 def model_tables(cfg: DictConfig) -> list:
@@ -45,18 +67,23 @@ def model_tables(cfg: DictConfig) -> list:
 def inspect(cfg: DictConfig) -> str:
     """Print the tables and save them as inspection.txt in the run directory; return the text."""
     from dlnotes.utils.errors import ConfigError
-    from dlnotes.utils.inspection import render
+    from dlnotes.utils.inspection import layer_table, render
 
     if cfg.compare not in (None, "conv1x1"):
         raise ConfigError(
             f"compare={cfg.compare} is not known: use compare=conv1x1 or leave it out"
         )
-    tables = conv1x1_tables() if cfg.compare == "conv1x1" else model_tables(cfg)
+    output_dir = Path(cfg.paths.output_dir)
+    if cfg.compare == "conv1x1":
+        groups = conv1x1_comparisons()
+        tables = [layer_table(rows, title) for title, rows in groups.items()]
+        conv1x1_figure(groups, output_dir / "conv1x1.png")
+    else:
+        tables = model_tables(cfg)
     text = "\n".join(render(table) for table in tables)
     print(text)
-    path = Path(cfg.paths.output_dir) / "inspection.txt"
-    path.write_text(text)
-    log.info(f"saved {path}")
+    (output_dir / "inspection.txt").write_text(text)
+    log.info(f"saved {output_dir / 'inspection.txt'}")
     return text
 
 
