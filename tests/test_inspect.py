@@ -87,7 +87,7 @@ def test_training_logs_the_inspection_at_start(tmp_path):
 
 
 def test_nin_fully_connected_head_has_more_parameters_than_global_pooling():
-    gap, fc = NIN(1, 10, head="gap"), NIN(1, 10, head="fc")
+    gap, fc = NIN(1, 10, head="gap"), NIN(1, 10, head="fc", image_size=28)
     images = torch.zeros(2, 1, 28, 28)
     assert gap(images).shape == fc(images).shape == (2, 10)
     count = lambda net: sum(p.numel() for p in net.parameters())  # noqa: E731

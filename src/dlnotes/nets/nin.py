@@ -5,6 +5,8 @@ applied at every pixel — and global average pooling replaces the fully connect
 the last mlpconv gives one feature map per class and its spatial mean is the class score.
 """
 
+import math
+
 import torch
 from torch import nn
 
@@ -57,10 +59,13 @@ class NIN(nn.Module):
         dropout: float = 0.5,
         class_relu: bool = False,
         head: str = "gap",
+        image_size: int | None = None,
     ):
         super().__init__()
         if head not in ("gap", "fc"):
             raise ValueError(f"model.net.head={head!r}: use gap (the paper) or fc")
+        if head == "fc" and image_size is None:
+            raise ValueError("model.net.head=fc needs model.net.image_size (the input's side)")
         self.in_channels, self.head = in_channels, head
         last_widths = [192, 192, num_classes] if head == "gap" else [192]
         self.features = nn.Sequential(
@@ -74,10 +79,11 @@ class NIN(nn.Module):
         )
         # notes: global average pooling — one map per class, no fully connected layer
         self.global_pool = nn.AdaptiveAvgPool2d(1)
-        if head == "fc":  # its input size follows the image size: set at the first forward
+        if head == "fc":  # the two pools halve the side (rounding up): 28 → 14 → 7
+            side = math.ceil(math.ceil(image_size / 2) / 2)
             self.fc = nn.Sequential(
                 nn.Flatten(),
-                nn.LazyLinear(192),
+                nn.Linear(192 * side * side, 192),
                 nn.ReLU(inplace=True),
                 nn.Dropout(dropout),
                 nn.Linear(192, num_classes),
