@@ -54,9 +54,10 @@ def draw(sweep_dir: Path, metrics: list[str], name: str = "curves", threshold=No
     ]
     common = shared_overrides(results)
     figure, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
+    reach = f" epoch reaching {threshold} |" if threshold is not None else ""
     lines = [
-        f"| job | {metrics[0]} final | best | epoch reaching {threshold} |",
-        "|---|---|---|---|",
+        f"| job | {metrics[0]} final | best |{reach}",
+        "|---|---|---|" + ("---|" * bool(reach)),
     ]
     for result in results:
         label = job_label(result, common)
@@ -68,7 +69,8 @@ def draw(sweep_dir: Path, metrics: list[str], name: str = "curves", threshold=No
         best = (max if mode == "max" else min)(values) if values else None
         reached = first_epoch_reaching(epochs, values, threshold, mode) if threshold else None
         final = values[-1] if values else None
-        lines.append(f"| {label} | {final:.4f} | {best:.4f} | {reached or 'not reached'} |")
+        row = f"| {label} | {final:.4f} | {best:.4f} |"
+        lines.append(row + (f" {reached or 'not reached'} |" if reach else ""))
     axes[0][0].legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(sweep_dir / f"{name}.png", dpi=120)
