@@ -60,6 +60,8 @@ def test_inspect_entry_writes_the_table_for_a_gan_and_for_conv1x1(tmp_path):
     text = inspect(compose_config(["model=gan"], tmp_path, config_name="inspect"))
     assert "generator" in text and "discriminator" in text and "total" in text
     assert (tmp_path / "inspection.txt").read_text() == text
+    text = inspect(compose_config(["model=vae"], tmp_path, config_name="inspect"))
+    assert "encoder" in text and "decoder" in text and "val_recon" not in text  # layers only
     text = inspect(compose_config(["compare=conv1x1"], tmp_path, config_name="inspect"))
     assert "1×1 conv, 20 filters" in text and "stage 5 plain 3×3-3×3" in text
     assert (tmp_path / "conv1x1.png").stat().st_size > 1000

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
+from torchmetrics import Metric
 
 
 @dataclass
@@ -34,7 +35,11 @@ def _shape(output) -> str:
 
 def inspect_module(module: nn.Module, *inputs: torch.Tensor, depth: int = 2) -> list[Layer]:
     """One row per submodule down to `depth` levels, then a `total` row."""
-    shown = [(name, m) for name, m in module.named_modules() if name and name.count(".") < depth]
+    shown = [
+        (name, m)
+        for name, m in module.named_modules()
+        if name and name.count(".") < depth and not isinstance(m, Metric)  # layers, not metrics
+    ]
     shapes: dict[str, str] = {}
 
     def record(name: str):
