@@ -4,7 +4,12 @@ Each scene is a `image_size`² uint8 image holding `min_digits`..`max_digits` di
 as a square glyph of side `min_digit_size`..`max_digit_size` pixels at a random position. Its
 label is a per-pixel mask: 0 for background, 1 + the digit's class (1..10) where the digit's
 ink is, so 11 classes. The digits' tight boxes and classes are kept beside the batches in
-`boxes` for a detection task.
+`boxes`.
+
+`task="detection"` gives the same scenes as torchvision's detection models take them: batches
+`(images, targets)`, targets a list of one dict per image, {"boxes": float (K, 4) x1, y1, x2, y2
+in pixels, "labels": int64 (K,) 1 + digit}, so label 0 stays background and num_classes is 11 for
+both tasks.
 """
 
 import torch
@@ -13,17 +18,46 @@ from sklearn.datasets import load_digits
 from torchvision.ops import roi_align
 
 from dlnotes.data.base import InMemoryDataModule
+from dlnotes.data.batches import TensorBatches
 from dlnotes.data.digits import random_split_indices
 from dlnotes.data.torchvision_sets import MNISTDataModule
 from dlnotes.utils.errors import ConfigError
 
 SOURCES = ("digits", "mnist")
+TASKS = ("segmentation", "detection")
 SPLITS = ("train", "val", "test")
 MNIST_GLYPH_SIZE = 20  # MNIST fits each digit's ink in a 20×20 box before centering it in 28×28
 MIN_DIGIT_SIZE = 4
 MAX_ROUNDS = 100  # redraws of scenes left with fewer than min_digits digits
 
 Glyphs = tuple[torch.Tensor, torch.Tensor]  # (G, R, R) float in [0, 1], (G,) int64 classes
+Target = dict[str, torch.Tensor]  # {"boxes": (K, 4) float xyxy pixels, "labels": (K,) int64}
+
+
+class DetectionBatches(TensorBatches):
+    """`(images, targets)` batches over in-memory images and one target dict per image.
+
+    The order (shuffling, `set_epoch`, DDP shares, `drop_last`) is `TensorBatches`'s, so a
+    detection run sees its scenes in the same order as a segmentation run with the same seed.
+    Each batch gets fresh dicts holding copies of the tensors: a model or augmentation that
+    edits its targets in place leaves the stored ones as they were.
+    """
+
+    def __init__(self, images: torch.Tensor, targets: list[Target], batch_size: int, **order):
+        if len(targets) != len(images):
+            raise ValueError(f"{len(images)} images but {len(targets)} targets")
+        super().__init__(images, targets, batch_size, **order)
+
+    def __iter__(self):
+        indices = self.sampler.indices()
+        self.sampler.epoch += 1  # the next epoch's order, also when no trainer sets it
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            batch = indices[start : start + self.batch_size]
+            targets = [
+                {key: value.clone() for key, value in self.labels[i].items()}
+                for i in batch.tolist()
+            ]
+            yield self.images[batch], targets
 
 
 def sklearn_glyphs() -> Glyphs:
@@ -95,6 +129,12 @@ class DigitScenesDataModule(InMemoryDataModule):
 
     Scenes are deterministic in `scene_seed`; each split has its own stream derived from it, so
     changing `train_size` leaves the val and test scenes as they were.
+
+    Batches: `task="segmentation"` gives `(uint8 images (N, 1, S, S), int64 masks (N, S, S))`;
+    `task="detection"` gives `(uint8 images (N, 1, S, S), targets)`, targets a list of N dicts
+    {"boxes": float32 (K, 4), "labels": int64 (K,) = 1 + digit, in 1..10} (torchvision's
+    detection format; `boxes` as above, K may be 0 when min_digits is 0). Either way the images
+    become float in [0, 1] on the device (`on_after_batch_transfer`).
     """
 
     def __init__(
@@ -116,9 +156,11 @@ class DigitScenesDataModule(InMemoryDataModule):
         split_seed: int = 0,
         scene_seed: int = 0,
         max_tries: int = 50,
+        task: str = "segmentation",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.task = task
         self.image_size = image_size
         self.digit_counts = (min_digits, max_digits)
         self.digit_sizes = (min_digit_size, max_digit_size)
@@ -139,6 +181,8 @@ class DigitScenesDataModule(InMemoryDataModule):
     def _validate(self) -> None:
         """One-line ConfigErrors for arguments that cannot give scenes."""
         size, (min_n, max_n), (min_s, max_s) = self.image_size, self.digit_counts, self.digit_sizes
+        if self.task not in TASKS:
+            raise ConfigError(f"data.task={self.task!r} is unknown: use one of {TASKS}")
         if self.source not in SOURCES:
             raise ConfigError(f"data.source={self.source!r} is unknown: use one of {SOURCES}")
         if self.source == "mnist" and not self.data_dir:
@@ -290,13 +334,33 @@ class DigitScenesDataModule(InMemoryDataModule):
         )
         return canvas.view(n, 1, size, size), masks.view(n, size, size), layout
 
+    def targets(self, name: str) -> list[Target]:
+        """Split `name`'s detection targets: per scene {"boxes", "labels" = 1 + digit}."""
+        self.setup()
+        return [{"boxes": boxes, "labels": classes + 1} for boxes, classes in self.boxes[name]]
+
+    def _batches(self, name: str, shuffle: bool) -> TensorBatches:
+        if self.task == "segmentation":
+            return super()._batches(name, shuffle)
+        images, _ = self.split(name)
+        trainer = self.trainer
+        return DetectionBatches(
+            images,
+            self.targets(name),
+            self.batch_size,
+            shuffle=shuffle,
+            seed=self.seed,
+            rank=trainer.global_rank if trainer else 0,
+            world_size=trainer.world_size if trainer else 1,
+        )
+
     @property
     def num_classes(self) -> int:
         return 11
 
     @property
     def class_names(self) -> list[str]:
-        """Mask value v: 0 is background, 1 + d is digit d."""
+        """Mask value or detection label v: 0 is background, 1 + d is digit d."""
         return ["background", *(str(digit) for digit in range(10))]
 
     @property

@@ -1,0 +1,241 @@
+"""Pascal VOC 2012 object detection through `torchvision.datasets.VOCDetection`.
+
+Each sample is a JPEG and an XML annotation listing its objects: a class name (one of VOC's
+20), a box and a `difficult` flag. Batches follow torchvision's detection models: `(images,
+targets)`, images float32 (N, 3, S, S) in [0, 1] (S = `image_size`: every image is resized to
+that square, its aspect ratio not kept, so a batch stacks), targets a list of N dicts:
+
+- "boxes": float32 (K, 4), x1, y1, x2, y2 in pixels of the resized image. VOC writes 1-based
+  inclusive pixel indices (xmin..xmax); they become pixel edges, x1 = xmin - 1 and x2 = xmax, so
+  `image[:, y1:y2, x1:x2]` is the object, as in `digit_scenes`.
+- "labels": int64 (K,), 1..20 (`CLASSES[label]`, as in `voc.py`); 0 is background.
+- "difficult": bool (K,), VOC's flag for objects hard to recognise. They are kept by default
+  (VOC's mAP ignores detections that match them, so evaluation needs them; pass the flag to
+  torchmetrics' MeanAveragePrecision as `iscrowd`); `keep_difficult=False` drops them.
+
+Training images are mirrored with probability 1/2, the boxes with them; all geometry goes
+through one `torchvision.transforms.v2` pipeline on a `tv_tensors.BoundingBoxes`.
+"""
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+import torchvision.datasets as tvd
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+from torchvision import tv_tensors
+from torchvision.transforms import v2
+from torchvision.transforms.v2 import functional as F
+
+from dlnotes.data.base import ImageDataModule
+from dlnotes.data.voc import CLASSES, SPLITS, VOCSegmentationDataModule
+from dlnotes.utils.errors import ConfigError
+
+SPLIT_FILES = "ImageSets/Main"
+LABELS = {name: label for label, name in enumerate(CLASSES) if label > 0}
+
+Target = dict[str, torch.Tensor]
+
+
+def parse_objects(annotation: dict[str, Any], keep_difficult: bool = True) -> Target:
+    """The objects of a `VOCDetection` annotation (its parsed XML) as {"boxes" (pixel edges),
+    "labels" 1..20, "difficult"}, in the file's order."""
+    info = annotation["annotation"]
+    objects = info.get("object") or []
+    if isinstance(objects, dict):  # torchvision wraps them in a list; a single dict if not
+        objects = [objects]
+    boxes, labels, difficult = [], [], []
+    for obj in objects:
+        name = obj["name"].strip()
+        if name not in LABELS:
+            raise ConfigError(
+                f"Pascal VOC annotation {info.get('filename', '?')} names an unknown class "
+                f"{name!r} (expected one of {', '.join(LABELS)})"
+            )
+        hard = obj.get("difficult", "0").strip() == "1"  # a few VOC2012 objects lack the tag
+        if hard and not keep_difficult:
+            continue
+        box = obj["bndbox"]
+        x1, y1, x2, y2 = (float(box[key]) for key in ("xmin", "ymin", "xmax", "ymax"))
+        boxes.append([x1 - 1, y1 - 1, x2, y2])
+        labels.append(LABELS[name])
+        difficult.append(hard)
+    return {
+        "boxes": torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+        "labels": torch.tensor(labels, dtype=torch.int64),
+        "difficult": torch.tensor(difficult, dtype=torch.bool),
+    }
+
+
+class DetectionTransform:
+    """`(PIL image, VOC annotation) -> (float image (3, H, W) in [0, 1], target dict)`.
+
+    `geometry` is a v2 transform applied to an `Image` and its `BoundingBoxes` together, so
+    resizes and flips move both alike.
+    """
+
+    def __init__(self, geometry: v2.Transform, keep_difficult: bool = True):
+        self.geometry = geometry
+        self.keep_difficult = keep_difficult
+
+    def __call__(
+        self, image: Image.Image, annotation: dict[str, Any]
+    ) -> tuple[torch.Tensor, Target]:
+        target = parse_objects(annotation, self.keep_difficult)
+        pixels = tv_tensors.Image(F.pil_to_tensor(image.convert("RGB")))
+        boxes = tv_tensors.BoundingBoxes(
+            target["boxes"], format="XYXY", canvas_size=tuple(pixels.shape[-2:])
+        )
+        pixels, boxes = self.geometry(pixels, boxes)
+        pixels = F.to_dtype(pixels, torch.float32, scale=True)
+        target["boxes"] = boxes.as_subclass(torch.Tensor)
+        return pixels.as_subclass(torch.Tensor), target
+
+
+def train_transform(image_size: int, keep_difficult: bool = True) -> DetectionTransform:
+    """Resized to `image_size` squared, mirrored with probability 1/2."""
+    return DetectionTransform(
+        v2.Compose(
+            [v2.Resize((image_size, image_size), antialias=True), v2.RandomHorizontalFlip()]
+        ),
+        keep_difficult,
+    )
+
+
+def eval_transform(image_size: int, keep_difficult: bool = True) -> DetectionTransform:
+    """Resized to `image_size` squared."""
+    return DetectionTransform(v2.Resize((image_size, image_size), antialias=True), keep_difficult)
+
+
+def collate(samples: list[tuple[torch.Tensor, Target]]) -> tuple[torch.Tensor, list[Target]]:
+    """Images stacked (they share one size), targets kept as a list of dicts."""
+    images, targets = zip(*samples, strict=True)
+    return torch.stack(images), list(targets)
+
+
+class VOCDetectionDataModule(ImageDataModule):
+    """Pascal VOC 2012 detection: 5,717 train and 5,823 val images, 20 classes + background.
+
+    `train` is VOC's Main/train list, `val` its Main/val list; `test` is the val list again
+    (VOC's test annotations are not public). The files are read from
+    `data_dir/VOCdevkit/VOC2012` (JPEGImages/, Annotations/, ImageSets/Main/); `download=True`
+    fetches and unpacks VOCtrainval_11-May-2012.tar (about 2 GB) there when they are missing.
+    Missing files give the same one-line errors as `VOCSegmentationDataModule`.
+    """
+
+    classes = CLASSES
+
+    # the segmentation module's file checks and messages, run on this module's layout
+    folder = VOCSegmentationDataModule.folder
+    _absent = VOCSegmentationDataModule._absent
+    _missing = VOCSegmentationDataModule._missing
+    _check = VOCSegmentationDataModule._check
+
+    def __init__(
+        self,
+        data_dir: str,
+        download: bool = False,
+        image_size: int = 320,
+        keep_difficult: bool = True,
+        batch_size: int = 16,
+        num_workers: int = 0,
+        seed: int = 0,
+        num_classes: int | None = None,
+        image_shape: Sequence[int] | None = None,
+    ):
+        super().__init__(batch_size=batch_size, num_classes=num_classes, image_shape=image_shape)
+        if not isinstance(image_size, int) or image_size < 1:
+            raise ConfigError(f"data.image_size must be a positive integer, got {image_size!r}")
+        self.data_dir = Path(data_dir).expanduser().resolve()
+        self.download = download
+        self.image_size = image_size
+        self.keep_difficult = keep_difficult
+        self.num_workers = num_workers
+        self.seed = seed
+        self.datasets: dict[str, Dataset] | None = None
+
+    def _expected(self) -> list[str]:
+        """What must be under `folder`, relative to it."""
+        split_files = [f"{SPLIT_FILES}/{name}.txt" for name in sorted(set(SPLITS.values()))]
+        return ["JPEGImages/", "Annotations/", *split_files]
+
+    def _check_listed(self, image_set: str) -> None:
+        """Every image and annotation that the split file names must exist."""
+        names = (self.folder / SPLIT_FILES / f"{image_set}.txt").read_text().split()
+        wanted = [f"JPEGImages/{n}.jpg" for n in names] + [f"Annotations/{n}.xml" for n in names]
+        absent = [path for path in wanted if not (self.folder / path).is_file()]
+        if names and not absent:
+            return
+        problem = (
+            f"{len(absent)} of the {len(wanted)} files it lists are missing (first: {absent[0]})"
+            if absent
+            else "it lists no images"
+        )
+        raise ConfigError(
+            f"Pascal VOC 2012 in {self.folder} is incomplete: {SPLIT_FILES}/{image_set}.txt: "
+            f"{problem}; unpack VOCtrainval_11-May-2012.tar again"
+        )
+
+    def prepare_data(self) -> None:
+        """Download if allowed and needed, then check the files (one process per node)."""
+        absent = self._absent()
+        if absent and self.download:
+            try:
+                tvd.VOCDetection(str(self.data_dir), year="2012", download=True)
+            except Exception as failure:
+                raise self._missing(absent, failure) from failure
+        self._check()
+
+    def _dataset(self, image_set: str, transforms: DetectionTransform) -> tvd.VOCDetection:
+        try:
+            return tvd.VOCDetection(
+                str(self.data_dir), year="2012", image_set=image_set, transforms=transforms
+            )
+        except (RuntimeError, OSError) as error:  # "Dataset not found or corrupted", no list
+            if isinstance(error, RuntimeError) and "Dataset not found" not in str(error):
+                raise
+            raise self._missing(self._absent() or [f"{SPLIT_FILES}/{image_set}.txt"]) from error
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.datasets is None:
+            self._check()  # never downloads: prepare_data does, on one process
+            size, keep = self.image_size, self.keep_difficult
+            train = self._dataset(SPLITS["train"], train_transform(size, keep))
+            val = self._dataset(SPLITS["val"], eval_transform(size, keep))
+            self.datasets = {"train": train, "val": val, "test": val}
+        self.check_declared()
+
+    def _loader(self, name: str, shuffle: bool) -> DataLoader:
+        self.setup()
+        return DataLoader(
+            self.datasets[name],
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            collate_fn=collate,
+            generator=torch.Generator().manual_seed(self.seed) if shuffle else None,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)
+
+    @property
+    def num_classes(self) -> int:
+        return len(CLASSES)
+
+    @property
+    def class_names(self) -> list[str]:
+        return list(CLASSES)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (3, self.image_size, self.image_size)
