@@ -1,0 +1,193 @@
+"""Object detection: any detector with torchvision's API (Faster R-CNN, R-CNN, Fast R-CNN).
+
+A batch is `(images, targets)`: images (N, C, H, W) floats in [0, 1], targets a list of N dicts
+{"boxes": (K, 4) xyxy pixels, "labels": (K,) in 1..num_classes-1}, 0 being the background. The
+net returns a dict of losses in train mode and a list of {"boxes", "labels", "scores"} in eval.
+
+notes: mAP, the standard metric of detection — a detection is right when its IoU with an
+unmatched true box of its class is ≥ a threshold; AP is the area under the class's
+precision-recall curve (COCO: precision interpolated at 101 recall points), mAP its mean over
+the classes. map50 uses IoU 0.5 (Pascal VOC's), map averages IoU 0.5, 0.55, ..., 0.95 (COCO's).
+"""
+
+from collections.abc import Callable
+
+import lightning as L
+import torch
+from torch import nn
+from torchmetrics.detection import MeanAveragePrecision
+from torchvision.utils import draw_bounding_boxes
+
+from dlnotes.tasks.optim import build_optimizers
+from dlnotes.utils.images import grid_image, log_image
+
+TRUE_COLOR, PREDICTED_COLOR = (0, 255, 0), (255, 64, 64)
+
+
+def mean_average_precision() -> MeanAveragePrecision:
+    """COCO mAP on xyxy pixel boxes (backend: pycocotools, torchmetrics' default)."""
+    return MeanAveragePrecision(box_format="xyxy", iou_type="bbox")
+
+
+def boxes_and_labels(targets: list[dict]) -> list[dict]:
+    """Only what the metric reads: targets may carry more (masks, image ids)."""
+    return [{"boxes": t["boxes"], "labels": t["labels"]} for t in targets]
+
+
+def to_rgb_uint8(images: torch.Tensor, scale: int = 1) -> torch.Tensor:
+    """(N, C, H, W) floats in [0, 1] → (N, 3, scale·H, scale·W) uint8 (pixels as blocks)."""
+    images = images.detach().float().cpu().clamp(0, 1)
+    if images.shape[1] == 1:
+        images = images.expand(-1, 3, -1, -1)
+    if scale > 1:
+        images = images.repeat_interleave(scale, dim=2).repeat_interleave(scale, dim=3)
+    return images.mul(255).round().to(torch.uint8)
+
+
+def draw_detections(
+    image: torch.Tensor,
+    target: dict,
+    prediction: dict,
+    names: list[str],
+    scale: int = 1,
+    score_threshold: float = 0.5,
+) -> torch.Tensor:
+    """One (3, H, W) uint8 image: true boxes in green, predictions ≥ threshold in red with
+    their class and score; boxes are in the image's pixels before `scale`."""
+    kept = prediction["scores"] >= score_threshold
+    true_boxes = target["boxes"].detach().float().cpu() * scale
+    boxes = prediction["boxes"][kept].detach().float().cpu() * scale
+    captions = [
+        f"{_name(names, int(label))} {score:.2f}"
+        for label, score in zip(prediction["labels"][kept], prediction["scores"][kept], strict=True)
+    ]
+    if len(true_boxes):
+        image = draw_bounding_boxes(image, true_boxes, colors=TRUE_COLOR, width=1)
+    if len(boxes):
+        image = draw_bounding_boxes(image, boxes, labels=captions, colors=PREDICTED_COLOR, width=1)
+    return image
+
+
+def _name(names: list[str], label: int) -> str:
+    return names[label] if 0 <= label < len(names) else str(label)
+
+
+class DetectionTask(L.LightningModule):
+    """Sum of the detector's losses for training, COCO mAP (map50, map) for evaluation.
+
+    The net arrives built from config; the optimizer and scheduler arrive as partials.
+    """
+
+    def __init__(
+        self,
+        net: nn.Module,
+        optimizer: Callable,
+        num_classes: int,
+        scheduler: Callable | None = None,
+        monitor: str = "val/map50",
+        mode: str = "max",
+        class_names: list[str] | None = None,
+        num_log_images: int = 8,
+        score_threshold: float = 0.5,
+    ):
+        super().__init__()
+        self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"], logger=False)
+        self.net = net
+        self.optimizer, self.scheduler = optimizer, scheduler
+        self.num_classes = num_classes
+        self.monitor, self.mode, self.num_log_images = monitor, mode, num_log_images
+        self.class_names = list(class_names) if class_names else None
+        self.score_threshold = score_threshold
+        self.val_map = mean_average_precision()
+        self.test_map = mean_average_precision()
+        self.shown_batch: tuple | None = None  # images, targets, predictions
+
+    def forward(self, images: torch.Tensor, targets: list[dict] | None = None):
+        """Train mode with targets: dict of losses; eval mode: one dict of detections an image."""
+        return self.net(list(images), targets)
+
+    def training_step(self, batch, batch_idx):
+        images, targets = batch
+        losses = self(images, targets)
+        # notes: Faster R-CNN trains its four losses jointly (RPN objectness + box, head class
+        # + box), "approximate joint training": one sum, one backward pass
+        loss = sum(losses.values())
+        size = len(images)
+        for name, value in losses.items():
+            self.log(f"train/{name}", value, on_epoch=True, sync_dist=True, batch_size=size)
+        self.log("train/loss", loss, on_epoch=True, prog_bar=True, sync_dist=True, batch_size=size)
+        return loss
+
+    def _evaluate(self, batch, metric: MeanAveragePrecision) -> list[dict]:
+        images, targets = batch
+        predictions = self(images)
+        metric.update(predictions, boxes_and_labels(targets))
+        return predictions
+
+    def validation_step(self, batch, batch_idx):
+        predictions = self._evaluate(batch, self.val_map)
+        if batch_idx == 0:
+            n = self.num_log_images
+            self.shown_batch = (batch[0][:n], batch[1][:n], predictions[:n])
+
+    def test_step(self, batch, batch_idx):
+        self._evaluate(batch, self.test_map)
+
+    def _log_map(self, metric: MeanAveragePrecision, stage: str) -> None:
+        values = metric.compute()  # already gathered over all ranks by torchmetrics
+        self.log(f"{stage}/map50", values["map_50"], prog_bar=True)
+        self.log(f"{stage}/map", values["map"])
+        metric.reset()
+
+    def on_validation_epoch_end(self):
+        self._log_map(self.val_map, "val")
+        if self.shown_batch is not None and not self.trainer.sanity_checking:
+            self.log_predictions(*self.shown_batch)
+        self.shown_batch = None
+
+    def on_test_epoch_end(self):
+        self._log_map(self.test_map, "test")
+
+    def names(self) -> list[str]:
+        """The classes' names: the config's, else the datamodule's, else their numbers."""
+        datamodule = getattr(self.trainer, "datamodule", None)
+        return (
+            self.class_names
+            or getattr(datamodule, "class_names", None)
+            or [str(i) for i in range(self.num_classes)]
+        )
+
+    @torch.no_grad()
+    def log_predictions(self, images: torch.Tensor, targets: list[dict], predictions: list[dict]):
+        """The first validation images, true boxes green, predictions (score ≥ 0.5) red."""
+        scale = max(1, 256 // images.shape[-1])  # 64×64 scenes drawn 4× so captions fit
+        names = self.names()
+        drawn = [
+            draw_detections(image, target, prediction, names, scale, self.score_threshold)
+            for image, target, prediction in zip(
+                to_rgb_uint8(images, scale), targets, predictions, strict=True
+            )
+        ]
+        picture = grid_image(torch.stack(drawn).float() / 255, nrow=4)
+        log_image(
+            self.loggers, "val/detections", picture, self.global_step, self.trainer.default_root_dir
+        )
+
+    def check_data(self, image_shape: tuple[int, int, int]) -> None:
+        """Raise ValueError (one line) if the detector cannot take C×H×W images."""
+        was_training = self.net.training
+        self.net.eval()
+        try:
+            with torch.no_grad():
+                output = self.net([torch.zeros(*image_shape)])
+        except RuntimeError as error:
+            shown = "×".join(map(str, image_shape))
+            reason = str(error).strip().splitlines()[0]
+            raise ValueError(f"the detector cannot take {shown} images: {reason}") from None
+        finally:
+            self.net.train(was_training)
+        if not (isinstance(output, list) and {"boxes", "labels", "scores"} <= set(output[0])):
+            raise ValueError("the net does not return detections (boxes, labels, scores) in eval")
+
+    def configure_optimizers(self):
+        return build_optimizers(self.parameters(), self.optimizer, self.scheduler, self.monitor)
