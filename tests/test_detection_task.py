@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader, Dataset
 from conftest import compose_config, fast_overrides
 from dlnotes.detection.faster_rcnn import build_faster_rcnn
 from dlnotes.tasks.detection import DetectionTask, mean_average_precision
+from dlnotes.train import train
 
 NUM_CLASSES = 3  # background + 2 classes
 LOSSES = {"loss_classifier", "loss_box_reg", "loss_objectness", "loss_rpn_box_reg"}
@@ -187,3 +188,20 @@ def test_model_config_builds_the_task_for_digit_scenes(tmp_path):
     task.check_data((1, 64, 64))  # the eval-mode forward pass train.py tries first
     with pytest.raises(ValueError, match="3×64×64"):
         task.check_data((3, 64, 64))
+
+
+@pytest.mark.parametrize("model", ["rcnn", "fast_rcnn"])
+def test_rcnn_and_fast_rcnn_train_through_train_py_on_digit_scenes(model, tmp_path):
+    pytest.importorskip("cv2.ximgproc", reason="selective search needs opencv-contrib")
+    overrides = fast_overrides(
+        f"model={model}",
+        "data=digit_scenes_detection",
+        "data.train_size=16",
+        "data.val_size=8",
+        "data.test_size=8",
+        "debug=fdr",
+    )
+    _, objects = train(compose_config(overrides, tmp_path))
+    metrics = objects["metrics"]
+    assert {"train/loss_classifier", "train/loss_box_reg", "test/map50", "test/map"} <= set(metrics)
+    assert 0.0 <= metrics["test/map50"] <= 1.0

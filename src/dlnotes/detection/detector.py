@@ -82,6 +82,8 @@ class ProposalDetector(nn.Module):
         targets: list[Target] | None = None,
         proposals: list[torch.Tensor] | None = None,
     ) -> dict[str, torch.Tensor] | list[dict[str, torch.Tensor]]:
+        if isinstance(images, list | tuple):  # torchvision's API: a list of same-size images
+            images = torch.stack(list(images))
         proposals = self.get_proposals(images, proposals)
         if self.training:
             if targets is None or len(targets) != len(images):

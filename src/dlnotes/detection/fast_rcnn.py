@@ -77,3 +77,11 @@ class FastRCNN(ProposalDetector):
             sampling_ratio=2,
             aligned=True,
         )
+
+
+def build_fast_rcnn(
+    num_classes: int, in_channels: int = 1, backbone: str = "resnet50", **kwargs
+) -> FastRCNN:
+    """FastRCNN on `make_backbone(backbone)` (a config can name it; the rest goes to FastRCNN)."""
+    module, out_channels, stride = make_backbone(backbone, in_channels)
+    return FastRCNN(module, out_channels, stride, num_classes, **kwargs)

@@ -99,3 +99,12 @@ class RCNN(ProposalDetector):
             return crops.new_zeros(0, self.head.fc[1].in_features)
         # notes: each warped patch through the CNN on its own — one forward per proposal
         return torch.cat([self.cnn(chunk).flatten(1) for chunk in crops.split(self.chunk_size)])
+
+
+def build_rcnn(
+    num_classes: int, in_channels: int = 1, widths: tuple[int, ...] = (32, 64, 128), **kwargs
+) -> RCNN:
+    """RCNN with a `conv_stack` CNN of these widths (the rest goes to RCNN)."""
+    return RCNN(
+        conv_stack(in_channels, tuple(widths)), num_classes, in_channels=in_channels, **kwargs
+    )

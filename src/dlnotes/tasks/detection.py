@@ -179,7 +179,7 @@ class DetectionTask(L.LightningModule):
         self.net.eval()
         try:
             with torch.no_grad():
-                output = self.net([torch.zeros(*image_shape)])
+                output = self.net(torch.zeros(1, *image_shape))
         except RuntimeError as error:
             shown = "×".join(map(str, image_shape))
             reason = str(error).strip().splitlines()[0]
