@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import lightning as L
 import torch
+import torch.utils.data
 
 from dlnotes.data.batches import TensorBatches
 from dlnotes.utils.errors import ConfigError
@@ -50,6 +51,40 @@ class ImageDataModule(L.LightningDataModule):
                 f"data.image_shape={list(self.declared_image_shape)} but {name} gives "
                 f"{list(self.image_shape)}: set data.image_shape to null or match it"
             )
+
+
+class LoaderDataModule(ImageDataModule):
+    """Datasets read per sample through a `DataLoader` (workers, seeded shuffling).
+
+    Subclasses set `batch_size`, `num_workers`, `seed`, and implement `dataset(name)` for
+    "train" | "val" | "test"; `collate_fn` may replace the default collation.
+    """
+
+    collate_fn = None
+
+    def dataset(self, name: str) -> torch.utils.data.Dataset:
+        raise NotImplementedError
+
+    def _loader(self, name: str, shuffle: bool) -> torch.utils.data.DataLoader:
+        self.setup()
+        return torch.utils.data.DataLoader(
+            self.dataset(name),
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            collate_fn=type(self).collate_fn,
+            generator=torch.Generator().manual_seed(self.seed) if shuffle else None,
+        )
+
+    def train_dataloader(self):
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self):
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self):
+        return self._loader("test", shuffle=False)
 
 
 class InMemoryDataModule(ImageDataModule):

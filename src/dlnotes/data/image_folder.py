@@ -7,18 +7,17 @@ need not fit in memory. The train/val/test split depends only on `split_seed`.
 from collections.abc import Sequence
 from pathlib import Path
 
-import torch
-from torch.utils.data import DataLoader, Subset
+from torch.utils.data import Dataset, Subset
 from torchvision import transforms
 from torchvision.datasets import ImageFolder
 from torchvision.datasets.folder import find_classes
 
-from dlnotes.data.base import ImageDataModule
+from dlnotes.data.base import LoaderDataModule
 from dlnotes.data.digits import random_split_indices
 from dlnotes.utils.errors import ConfigError
 
 
-class ImageFolderDataModule(ImageDataModule):
+class ImageFolderDataModule(LoaderDataModule):
     """Images resized to `image_size` squared, gray (`channels=1`) or RGB, values in [0, 1]."""
 
     def __init__(
@@ -71,25 +70,8 @@ class ImageFolderDataModule(ImageDataModule):
             self.subsets = {name: Subset(dataset, idx.tolist()) for name, idx in parts.items()}
         self.check_declared()
 
-    def _loader(self, name: str, shuffle: bool) -> DataLoader:
-        self.setup()
-        return DataLoader(
-            self.subsets[name],
-            batch_size=self.batch_size,
-            shuffle=shuffle,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            generator=torch.Generator().manual_seed(self.seed) if shuffle else None,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
+    def dataset(self, name: str) -> Dataset:
+        return self.subsets[name]
 
     @property
     def num_classes(self) -> int:

@@ -17,12 +17,12 @@ from pathlib import Path
 import torch
 import torchvision.datasets as tvd
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
-from dlnotes.data.base import ImageDataModule
+from dlnotes.data.base import LoaderDataModule
 from dlnotes.data.torchvision_sets import _one_line
 from dlnotes.utils.errors import ConfigError
 
@@ -97,7 +97,7 @@ def eval_transform(crop_size: int) -> PairedTransform:
     )
 
 
-class VOCSegmentationDataModule(ImageDataModule):
+class VOCSegmentationDataModule(LoaderDataModule):
     """Pascal VOC 2012 segmentation: 1,464 train and 1,449 val images, 21 classes, 255 ignored.
 
     `train` is VOC's train list, `val` its val list; `test` is the val list again, because the
@@ -219,25 +219,8 @@ class VOCSegmentationDataModule(ImageDataModule):
             self.datasets = {"train": train, "val": val, "test": val}
         self.check_declared()
 
-    def _loader(self, name: str, shuffle: bool) -> DataLoader:
-        self.setup()
-        return DataLoader(
-            self.datasets[name],
-            batch_size=self.batch_size,
-            shuffle=shuffle,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            generator=torch.Generator().manual_seed(self.seed) if shuffle else None,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
+    def dataset(self, name: str) -> Dataset:
+        return self.datasets[name]
 
     @property
     def num_classes(self) -> int:

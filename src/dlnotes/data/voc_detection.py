@@ -24,12 +24,12 @@ from typing import Any
 import torch
 import torchvision.datasets as tvd
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
-from dlnotes.data.base import ImageDataModule
+from dlnotes.data.base import LoaderDataModule
 from dlnotes.data.voc import CLASSES, SPLITS, VOCSegmentationDataModule
 from dlnotes.utils.errors import ConfigError
 
@@ -115,7 +115,7 @@ def collate(samples: list[tuple[torch.Tensor, Target]]) -> tuple[torch.Tensor, l
     return torch.stack(images), list(targets)
 
 
-class VOCDetectionDataModule(ImageDataModule):
+class VOCDetectionDataModule(LoaderDataModule):
     """Pascal VOC 2012 detection: 5,717 train and 5,823 val images, 20 classes + background.
 
     `train` is VOC's Main/train list, `val` its Main/val list; `test` is the val list again
@@ -132,6 +132,8 @@ class VOCDetectionDataModule(ImageDataModule):
     _absent = VOCSegmentationDataModule._absent
     _missing = VOCSegmentationDataModule._missing
     _check = VOCSegmentationDataModule._check
+
+    collate_fn = collate  # keeps the list of target dicts
 
     def __init__(
         self,
@@ -207,26 +209,8 @@ class VOCDetectionDataModule(ImageDataModule):
             self.datasets = {"train": train, "val": val, "test": val}
         self.check_declared()
 
-    def _loader(self, name: str, shuffle: bool) -> DataLoader:
-        self.setup()
-        return DataLoader(
-            self.datasets[name],
-            batch_size=self.batch_size,
-            shuffle=shuffle,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            collate_fn=collate,
-            generator=torch.Generator().manual_seed(self.seed) if shuffle else None,
-        )
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
+    def dataset(self, name: str) -> Dataset:
+        return self.datasets[name]
 
     @property
     def num_classes(self) -> int:
