@@ -10,7 +10,7 @@ from torchvision.ops import box_iou, roi_pool
 
 from dlnotes.detection import proposals as proposals_module
 from dlnotes.detection.box_coding import FAST_RCNN_WEIGHTS, UNIT_WEIGHTS, decode, encode
-from dlnotes.detection.fast_rcnn import FastRCNN, make_backbone
+from dlnotes.detection.fast_rcnn import FastRCNN, build_fast_rcnn, make_backbone
 from dlnotes.detection.heads import (
     DetectionHead,
     assign_labels,
@@ -205,6 +205,18 @@ def test_rcnn_warps_each_proposal_from_the_image():
     assert crops.shape == (2, 1, 16, 16)
     torch.testing.assert_close(crops[0], torch.ones_like(crops[0]))  # in the bright square
     torch.testing.assert_close(crops[1], torch.zeros_like(crops[1]))  # on the black background
+
+
+def test_fast_rcnn_reduces_the_shared_maps_with_a_1x1_conv_before_pooling():
+    plain = build_fast_rcnn(NUM_CLASSES, backbone="nin", pool_size=2)
+    reduced = build_fast_rcnn(NUM_CLASSES, backbone="nin", pool_size=2, reduced_channels=24)
+    images, _ = tiny_scenes()
+    boxes = [torch.tensor([[0.0, 0, 32, 32]])] * 2
+    assert plain.box_features(images, boxes).shape == (2, 192, 2, 2)
+    assert reduced.box_features(images, boxes).shape == (2, 24, 2, 2)
+    assert reduced.head.fc[1].in_features == 24 * 2 * 2
+    conv = reduced.backbone[1]
+    assert conv.kernel_size == (1, 1) and (conv.in_channels, conv.out_channels) == (192, 24)
 
 
 def test_detector_head_shapes():

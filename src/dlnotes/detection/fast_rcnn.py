@@ -79,9 +79,27 @@ class FastRCNN(ProposalDetector):
         )
 
 
+def reduce_channels(backbone: nn.Module, channels: int, reduced: int) -> nn.Module:
+    """`backbone` followed by a 1×1 conv (+ ReLU) from `channels` to `reduced` maps.
+    notes: 1×1 convolutions reduce depth cheaply; here they make RoI pooling and the head's
+    first fully connected layer, which run once per proposal, `channels / reduced` times cheaper.
+    """
+    return nn.Sequential(backbone, nn.Conv2d(channels, reduced, 1), nn.ReLU(inplace=True))
+
+
 def build_fast_rcnn(
-    num_classes: int, in_channels: int = 1, backbone: str = "resnet50", **kwargs
+    num_classes: int,
+    in_channels: int = 1,
+    backbone: str = "resnet50",
+    reduced_channels: int | None = None,
+    **kwargs,
 ) -> FastRCNN:
-    """FastRCNN on `make_backbone(backbone)` (a config can name it; the rest goes to FastRCNN)."""
+    """FastRCNN on `make_backbone(backbone)` (a config can name it; the rest goes to FastRCNN),
+    with a 1×1 reduction to `reduced_channels` maps when it is given."""
     module, out_channels, stride = make_backbone(backbone, in_channels)
+    if reduced_channels:
+        module, out_channels = (
+            reduce_channels(module, out_channels, reduced_channels),
+            reduced_channels,
+        )
     return FastRCNN(module, out_channels, stride, num_classes, **kwargs)
