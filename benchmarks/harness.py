@@ -1,0 +1,61 @@
+"""What the benchmark scripts share: `key=value` arguments, Hydra configs, timing, printing."""
+
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import DictConfig, open_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+MNIST = ROOT.parent / "shared" / "data"
+MNIST_OVERRIDES = ["data=mnist", f"data.data_dir={MNIST}", "data.download=false"]
+
+
+def split_args(argv: list[str], defaults: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """`key=value` arguments: the benchmark's own keys (those in `defaults`), and the rest,
+    which are Hydra overrides for train.py's config."""
+    own, overrides = dict(defaults), []
+    for arg in argv:
+        key = arg.split("=", 1)[0]
+        if key in defaults:
+            own[key] = arg.split("=", 1)[1]
+        else:
+            overrides.append(arg)
+    return own, overrides
+
+
+def compose_train_config(overrides: list[str], output_dir: str | Path) -> DictConfig:
+    """The config `python train.py OVERRIDES` would run, writing into `output_dir`."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=overrides)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(output_dir)
+    return cfg
+
+
+def median_time(run: Callable[[], object], repeats: int) -> float:
+    """Median wall time of `repeats` calls of `run` (seconds)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def machine() -> str:
+    import os
+    import platform
+
+    import torch
+
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, python "
+        f"{sys.version.split()[0]}"
+    )

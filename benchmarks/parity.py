@@ -1,0 +1,152 @@
+"""Parity: train.py's path against a plain PyTorch loop, same NIN, same batches, same steps.
+
+    python benchmarks/parity.py [epochs=3] [repeats=3] [batches=all] [HYDRA OVERRIDES ...]
+
+(`batches=N`: only the first N training and validation batches of each epoch, for smoke runs.)
+
+(a) train.py's path: the composed config (default callbacks: checkpoints, learning-rate monitor,
+    model inspection, divergence stop; the CSV logger unless overridden), our datamodule's
+    in-memory batches, our ClassificationTask (train accuracy, per-step loss logging), a
+    Lightning Trainer. (b) A hand-written loop: the same net (same initial weights, the same
+    channels_last layout), the same optimizer and scheduler, the same batches in the same order,
+    and a validation pass after each epoch. Both are timed from the first training step to the
+    end of the last epoch (start-up is benchmarks/startup.py's); they run alternately `repeats`
+    times and the medians are compared. Prints images/s of each, the ratio ours / plain, and
+    the first steps' losses of both (the same seed: they must be equal).
+"""
+
+import statistics
+import sys
+import tempfile
+import time
+from itertools import islice
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from harness import MNIST_OVERRIDES, compose_train_config, machine, split_args
+from hydra.utils import instantiate
+
+from dlnotes.train import build_datamodule, build_model, build_trainer
+
+DEFAULTS = {"epochs": "3", "repeats": "3", "compare_steps": "5", "batches": "all"}
+BASE = ["model=nin", "trainer=cpu", "logger=csv", "callbacks.progress_bar=null"]
+
+
+class Stopwatch(L.Callback):
+    """Times the training (first step to the end of the last epoch) and keeps the first
+    losses; reseeds torch as training starts, as the plain loop does."""
+
+    def __init__(self, seed: int, compare_steps: int):
+        self.seed, self.compare_steps = seed, compare_steps
+        self.losses: list[float] = []
+        self.seconds = 0.0
+
+    def on_train_start(self, trainer, pl_module):
+        torch.manual_seed(self.seed)
+        self.start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if len(self.losses) < self.compare_steps:
+            self.losses.append(float(outputs["loss"]))
+
+    def on_train_end(self, trainer, pl_module):
+        self.seconds = time.perf_counter() - self.start
+
+
+def ours(cfg, initial: dict, compare_steps: int) -> tuple[float, list[float]]:
+    """train.py's objects (build_datamodule, build_model, build_trainer), fit, timed."""
+    datamodule = build_datamodule(cfg)
+    model = build_model(cfg, datamodule)
+    model.net.load_state_dict(initial)
+    trainer, _ = build_trainer(cfg, ckpt_path=None)
+    stopwatch = Stopwatch(cfg.seed, compare_steps)
+    trainer.callbacks.append(stopwatch)
+    trainer.fit(model, datamodule=datamodule)
+    return stopwatch.seconds, stopwatch.losses
+
+
+def limit(batches: int | float) -> int | None:
+    """Lightning's limit_*_batches (an int, or 1.0 for all) as islice's stop."""
+    return batches if isinstance(batches, int) else None
+
+
+def to_float(images: torch.Tensor) -> torch.Tensor:
+    return images.float().div_(255) if images.dtype == torch.uint8 else images
+
+
+def plain(cfg, initial: dict, compare_steps: int) -> tuple[float, list[float]]:
+    """The loop one would write by hand around the same net, optimizer and batches."""
+    datamodule = build_datamodule(cfg)
+    net = instantiate(cfg.model.net)
+    net.load_state_dict(initial)
+    layout = torch.channels_last if cfg.model.get("channels_last") else torch.contiguous_format
+    net = net.to(memory_format=layout)
+    optimizer = instantiate(cfg.model.optimizer)(params=net.parameters())
+    scheduler = instantiate(cfg.model.scheduler)(optimizer=optimizer)
+    train_batches, val_batches = datamodule.train_dataloader(), datamodule.val_dataloader()
+    losses = []
+    torch.manual_seed(cfg.seed)
+    start = time.perf_counter()
+    for _ in range(cfg.trainer.max_epochs):
+        net.train()
+        for images, labels in islice(train_batches, limit(cfg.trainer.limit_train_batches)):
+            images = to_float(images).contiguous(memory_format=layout)
+            loss = F.cross_entropy(net(images), labels)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if len(losses) < compare_steps:
+                losses.append(loss.item())
+        scheduler.step()
+        net.eval()
+        correct = 0
+        with torch.no_grad():
+            for images, labels in islice(val_batches, limit(cfg.trainer.limit_val_batches)):
+                logits = net(to_float(images).contiguous(memory_format=layout))
+                correct += int((logits.argmax(1) == labels).sum())
+    return time.perf_counter() - start, losses
+
+
+def main(argv: list[str]) -> dict[str, float]:
+    args, overrides = split_args(argv, DEFAULTS)
+    epochs, repeats, compare = int(args["epochs"]), int(args["repeats"]), int(args["compare_steps"])
+    data = [] if any(o.startswith("data=") for o in overrides) else MNIST_OVERRIDES
+    overrides = [*BASE, *data, f"trainer.max_epochs={epochs}", *overrides]
+    if args["batches"] != "all":
+        batches = int(args["batches"])
+        overrides += [
+            f"+trainer.limit_train_batches={batches}",
+            f"+trainer.limit_val_batches={batches}",
+        ]
+    print(f"{machine()}\noverrides: {' '.join(overrides)}")
+    seconds: dict[str, list[float]] = {"ours": [], "plain": []}
+    losses = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = compose_train_config(overrides, tmp)
+        L.seed_everything(cfg.seed, workers=True)
+        initial = instantiate(cfg.model.net).state_dict()
+        images = len(build_datamodule(cfg).split("train")[1])
+        if args["batches"] != "all":
+            images = min(images, int(args["batches"]) * cfg.data.batch_size)
+        images *= epochs
+        for i in range(repeats):
+            for name, run in (("ours", ours), ("plain", plain)):
+                cfg = compose_train_config(overrides, f"{tmp}/{name}{i}")
+                elapsed, first_losses = run(cfg, initial, compare)
+                seconds[name].append(elapsed)
+                losses.setdefault(name, first_losses)
+                print(f"  {name:5s} run {i}: {images / elapsed:8.1f} images/s")
+    for name, values in losses.items():
+        print(f"first losses, {name:5s}: " + " ".join(f"{v:.6f}" for v in values))
+    difference = max(abs(a - b) for a, b in zip(losses["ours"], losses["plain"], strict=True))
+    print(f"largest difference of the first {compare} losses: {difference:.2e}")
+    speed = {name: images / statistics.median(times) for name, times in seconds.items()}
+    print(f"ours  {speed['ours']:8.1f} images/s (median of {repeats})")
+    print(f"plain {speed['plain']:8.1f} images/s (median of {repeats})")
+    print(f"ratio ours / plain: {speed['ours'] / speed['plain']:.3f}")
+    return speed | {"loss_difference": difference}
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
