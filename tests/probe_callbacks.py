@@ -27,3 +27,27 @@ class RanksRunOneJob(Callback):
         rank_zero = trainer.strategy.broadcast(mine, src=0)
         if mine != rank_zero:
             raise RuntimeError(f"rank {trainer.global_rank} runs {mine}, rank 0 runs {rank_zero}")
+
+
+class SignalAtStep(Callback):
+    """Send this process `signal_name` after training step `step`, as `kill` or Ctrl-C would,
+    unless the run was resumed from a checkpoint."""
+
+    def __init__(self, step: int, signal_name: str = "SIGTERM"):
+        self.step, self.signal = step, signal.Signals[signal_name]
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if trainer.global_step == self.step and trainer.ckpt_path is None:
+            os.kill(os.getpid(), self.signal)
+
+
+class PoisonWeightsAtEpoch(Callback):
+    """Set every weight to nan when `epoch` starts: the next loss is nan."""
+
+    def __init__(self, epoch: int = 1):
+        self.epoch = epoch
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        if trainer.current_epoch == self.epoch:
+            for parameter in pl_module.parameters():
+                parameter.data.fill_(float("nan"))

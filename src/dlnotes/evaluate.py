@@ -13,10 +13,10 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from dlnotes.train import build_datamodule, build_model
 from dlnotes.utils.checkpoint import load_checkpoint, saved_config
+from dlnotes.utils.checkpoint_fit import check_same_task, load_weights, model_name
 from dlnotes.utils.config_tree import print_config_tree
-from dlnotes.utils.errors import ConfigError
+from dlnotes.utils.devices import check_devices
 from dlnotes.utils.instantiate import instantiate_callbacks, instantiate_loggers
-from dlnotes.utils.model_check import shape_text
 from dlnotes.utils.wandb import finish_wandb
 
 log = logging.getLogger(__name__)
@@ -37,40 +37,18 @@ def use_saved_config(cfg: DictConfig, saved: dict, chosen: set[str]) -> None:
                 cfg[section] = OmegaConf.create(saved[section])
 
 
-def check_same_task(saved: dict, datamodule, ckpt_path: str) -> None:
-    trained = (saved["data"]["num_classes"], tuple(saved["data"]["image_shape"]))
-    given = (datamodule.num_classes, tuple(datamodule.image_shape))
-    if trained != given:
-        raise ConfigError(
-            f"{ckpt_path} was trained on {trained[0]} classes of {shape_text(trained[1])} images; "
-            f"this data has {given[0]} classes of {shape_text(given[1])}: "
-            "evaluate on data of the same kind"
-        )
-
-
-def model_name(cfg: DictConfig) -> str:
-    """The net's class for a classifier (`model.net`), else the task's."""
-    net = cfg.model.get("net")
-    return net._target_ if isinstance(net, DictConfig) and "_target_" in net else cfg.model._target_
-
-
 def evaluate(cfg: DictConfig, chosen_groups: set[str] | None = None) -> dict:
     """Test `cfg.ckpt_path`; `chosen_groups` (default: from the command line) keep their config."""
+    check_devices(cfg)
     checkpoint = load_checkpoint(cfg.ckpt_path)
     saved = saved_config(checkpoint, cfg.ckpt_path)
     chosen = command_line_groups() if chosen_groups is None else chosen_groups
     use_saved_config(cfg, saved, chosen)
     L.seed_everything(cfg.seed, workers=True)
     datamodule = build_datamodule(cfg)
-    check_same_task(saved, datamodule, cfg.ckpt_path)
+    check_same_task(saved, datamodule, cfg.ckpt_path, hint="evaluate on data of the same kind")
     model = build_model(cfg, datamodule)
-    try:
-        model.load_state_dict(checkpoint["state_dict"])
-    except RuntimeError as error:
-        reason = " ".join(str(error).split())[:300]
-        raise ConfigError(
-            f"{cfg.ckpt_path} does not fit model {model_name(cfg)}: {reason}"
-        ) from None
+    load_weights(model, checkpoint, cfg.ckpt_path, model_name(cfg.model))
     print_config_tree(cfg, save_dir=cfg.paths.output_dir)
 
     loggers = instantiate_loggers(cfg.get("logger"))

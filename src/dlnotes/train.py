@@ -7,15 +7,22 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from dlnotes.callbacks.config_in_checkpoint import ConfigInCheckpoint
+from dlnotes.callbacks.interrupt_checkpoint import CheckpointOnInterrupt, stopped_by_signal
 from dlnotes.callbacks.rng_state import RngStateInCheckpoint
+from dlnotes.utils.checkpoint import load_checkpoint
+from dlnotes.utils.checkpoint_fit import check_resumable
 from dlnotes.utils.config_tree import print_config_tree
 from dlnotes.utils.ddp_job import ddp_job
+from dlnotes.utils.devices import check_devices
 from dlnotes.utils.instantiate import instantiate_callbacks, instantiate_loggers
 from dlnotes.utils.job_result import job_info, recorded_job
 from dlnotes.utils.model_check import check_model_fits_data
-from dlnotes.utils.resume import resume_checkpoint
+from dlnotes.utils.redact import redact
+from dlnotes.utils.resume import checkpoint_dir, log_resume, resume_checkpoint
+from dlnotes.utils.resume_command import resume_command
 from dlnotes.utils.validate import validate_config
 from dlnotes.utils.wandb import WandbRunIdInCheckpoint, finish_wandb, wandb_run_id
+from dlnotes.utils.writable import check_output_dirs
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +46,7 @@ def build_model(cfg: DictConfig, datamodule) -> L.LightningModule:
 
 def saved_config(cfg: DictConfig) -> dict:
     """What a checkpoint needs to rebuild its model: the resolved data and model sections."""
-    resolved = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False)
+    resolved = redact(OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False))
     return {"data": resolved["data"], "model": resolved["model"]}
 
 
@@ -57,14 +64,16 @@ def build_trainer(cfg: DictConfig, ckpt_path: str | None) -> tuple[L.Trainer, li
     """The trainer with the config's loggers and callbacks; the loggers get the full config."""
     loggers = instantiate_loggers(cfg.get("logger"), wandb_resume_id=wandb_run_id(ckpt_path))
     callbacks = instantiate_callbacks(cfg.get("callbacks"), has_logger=bool(loggers))
-    # every checkpoint keeps the config, the random states and the wandb run (to continue it)
+    # every checkpoint keeps the config, the random states and the wandb run (to continue it);
+    # SIGTERM/SIGINT save one more
     callbacks += [
         ConfigInCheckpoint(saved_config(cfg)),
         RngStateInCheckpoint(),
         WandbRunIdInCheckpoint(),
+        CheckpointOnInterrupt(checkpoint_dir(cfg)),
     ]
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
-    hyperparameters = OmegaConf.to_container(cfg, resolve=True)
+    hyperparameters = redact(OmegaConf.to_container(cfg, resolve=True))
     hyperparameters["overrides"] = job_info().get("overrides", [])
     for logger in loggers:
         logger.log_hyperparams(hyperparameters)
@@ -73,17 +82,25 @@ def build_trainer(cfg: DictConfig, ckpt_path: str | None) -> tuple[L.Trainer, li
 
 def _train(cfg: DictConfig) -> tuple[float | None, dict]:
     validate_config(cfg)
+    check_devices(cfg)
+    check_output_dirs(cfg)
     ckpt_path = resume_checkpoint(cfg)
+    checkpoint = load_checkpoint(ckpt_path) if ckpt_path else None  # refuses pickled code
     L.seed_everything(cfg.seed, workers=True)
     datamodule = build_datamodule(cfg)
     model = build_model(cfg, datamodule)
+    if checkpoint is not None:
+        check_resumable(checkpoint, ckpt_path, model, cfg.model, datamodule)
+        log_resume(ckpt_path, checkpoint)
+        del checkpoint  # Lightning loads it again into the trainer
     print_config_tree(cfg, save_dir=cfg.paths.output_dir)
     trainer, loggers = build_trainer(cfg, ckpt_path)
 
     failed = True
     try:
-        with ddp_job(trainer):  # DDP ranks > 0 run this job, not the command line's sweep
-            trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+        # DDP ranks > 0 run this job, not the command line's sweep
+        with ddp_job(trainer), stopped_by_signal(trainer, resume_command(cfg)):
+            trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
             monitored = monitored_value(trainer, cfg.model.monitor)
             metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
             if cfg.get("test"):

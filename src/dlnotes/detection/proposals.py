@@ -125,7 +125,7 @@ class ProposalCache:
         path = self.directory / f"{key}.pt" if self.directory is not None else None
         if path is not None and path.exists():
             self.hits += 1
-            boxes = torch.load(path)
+            boxes = torch.load(path, weights_only=True)
         else:
             self.misses += 1
             boxes = selective_search(image, **self.search_kwargs)

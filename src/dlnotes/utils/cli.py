@@ -12,7 +12,7 @@ from collections.abc import Callable
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from dlnotes.utils.errors import one_line, user_error
+from dlnotes.utils.errors import TrainingInterrupted, one_line, user_error
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +22,15 @@ def in_multirun() -> bool:
 
 
 def run_cli(main: Callable[[DictConfig], object], cfg: DictConfig):
-    """Call `main(cfg)`. On a user error print `error: <message>` and exit with status 1."""
+    """Call `main(cfg)`. On a user error print `error: <message>` and exit with status 1.
+
+    A run stopped by SIGTERM/SIGINT prints how to resume and exits with 128 + the signal's
+    number (143, 130), under `-m` too: the sweep stops there."""
     try:
         return main(cfg)
+    except TrainingInterrupted as interrupted:
+        print(interrupted, file=sys.stderr)
+        sys.exit(interrupted.exit_code)
     except Exception as error:
         if in_multirun():
             job = HydraConfig.get().job.num

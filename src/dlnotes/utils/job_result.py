@@ -14,7 +14,8 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from lightning.pytorch.utilities import rank_zero_only
 
-from dlnotes.utils.errors import one_line
+from dlnotes.utils.atomic_file import replaced_atomically
+from dlnotes.utils.errors import TrainingInterrupted, one_line
 
 RESULT_FILE = "result.json"
 
@@ -34,9 +35,8 @@ def _number(value):
 
 @rank_zero_only
 def write_job_result(output_dir: str, result: dict) -> None:
-    path = Path(output_dir) / RESULT_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2) + "\n")
+    with replaced_atomically(Path(output_dir) / RESULT_FILE) as file:
+        file.write((json.dumps(result, indent=2) + "\n").encode())
 
 
 def read_job_result(path: Path) -> dict:
@@ -69,12 +69,14 @@ class JobRecord:
 
 @contextmanager
 def recorded_job(output_dir: str, monitor: str | None) -> Iterator[JobRecord]:
-    """Write result.json with status "completed", or "failed" and the error, then re-raise."""
+    """Write result.json with status "completed", or "failed" (or "interrupted": SIGTERM,
+    Ctrl-C) and the error, then re-raise."""
     record, start = JobRecord(output_dir, monitor), time.monotonic()
     try:
         yield record
     except BaseException as error:
-        status = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+        interrupted = isinstance(error, KeyboardInterrupt | TrainingInterrupted)
+        status = "interrupted" if interrupted else "failed"
         write_job_result(output_dir, record.as_dict(status, one_line(error), _since(start)))
         raise
     write_job_result(output_dir, record.as_dict("completed", None, _since(start)))

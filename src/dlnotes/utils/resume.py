@@ -17,8 +17,12 @@ log = logging.getLogger(__name__)
 
 
 def checkpoint_dir(cfg: DictConfig) -> Path:
-    dirpath = OmegaConf.select(cfg, "callbacks.model_checkpoint.dirpath", default=None)
-    return Path(dirpath or Path(cfg.paths.output_dir) / "checkpoints")
+    """Where last.ckpt is written: `callbacks.last_checkpoint.dirpath`, else checkpoints/."""
+    for key in ("callbacks.last_checkpoint.dirpath", "callbacks.model_checkpoint.dirpath"):
+        dirpath = OmegaConf.select(cfg, key, default=None)
+        if dirpath:
+            return Path(dirpath)
+    return Path(cfg.paths.output_dir) / "checkpoints"
 
 
 def latest_resumable_run(cfg: DictConfig) -> Path | None:
@@ -59,3 +63,9 @@ def resume_checkpoint(cfg: DictConfig) -> str | None:
     if not path.is_file():
         raise ConfigError(f"ckpt_path={ckpt_path}: no such checkpoint file")
     return str(path)
+
+
+def log_resume(ckpt_path: str, checkpoint: dict) -> None:
+    """Say which checkpoint the run continues from, and where in training that is."""
+    epoch, step = checkpoint.get("epoch"), checkpoint.get("global_step")
+    log.info(f"resuming from {ckpt_path} (saved at epoch {epoch}, step {step})")

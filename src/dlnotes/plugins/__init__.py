@@ -1,0 +1,1 @@
+"""Lightning plugins the trainer configs use."""
