@@ -15,7 +15,7 @@ import tempfile
 import time
 
 import lightning as L
-from harness import compose_train_config, machine, split_args
+from harness import compose_train_config, machine, split_args, with_defaults
 
 from dlnotes.train import build_datamodule, build_model, build_trainer
 
@@ -81,11 +81,11 @@ def images_per_second(overrides: list[str], steps: int, warmup: int) -> float:
 def main(argv: list[str]) -> dict[tuple[str, str], float]:
     args, overrides = split_args(argv, DEFAULTS)
     steps, warmup = int(args["steps"]), int(args["warmup"])
-    print(f"{machine()}\n{' '.join([*BASE, *overrides])}")
+    print(f"{machine()}\n{' '.join(with_defaults(overrides, BASE))}")
     speed = {}
     for model in args["models"].split(","):
         for variant in args["variants"].split(","):
-            run = [*BASE, f"model={model}", *variant_overrides(variant), *overrides]
+            run = with_defaults([f"model={model}", *variant_overrides(variant), *overrides], BASE)
             speed[model, variant] = images_per_second(run, steps, warmup)
             ratio = speed[model, variant] / speed.get((model, "fp32"), speed[model, variant])
             print(f"{model:9s} {variant:28s} {speed[model, variant]:8.1f} images/s  {ratio:5.2f}×")

@@ -28,6 +28,23 @@ def split_args(argv: list[str], defaults: dict[str, str]) -> tuple[dict[str, str
     return own, overrides
 
 
+def with_defaults(overrides: list[str], defaults: list[str]) -> list[str]:
+    """`defaults` (Hydra overrides) for what `overrides` does not set, then `overrides`.
+
+    A default gives way to an override of the same key; the settings of a default group option
+    (`data.batch_size=64` under `data=digits`) also give way when `overrides` picks another
+    option of that group, while added keys (`+trainer.limit_val_batches=0`) stay.
+    """
+    keys = {o.split("=", 1)[0].lstrip("+") for o in overrides}
+
+    def gives_way(default: str) -> bool:
+        key = default.split("=", 1)[0]
+        group = key.split(".", 1)[0]
+        return key.lstrip("+") in keys or (not key.startswith("+") and "." in key and group in keys)
+
+    return [*(d for d in defaults if not gives_way(d)), *overrides]
+
+
 def compose_train_config(overrides: list[str], output_dir: str | Path) -> DictConfig:
     """The config `python train.py OVERRIDES` would run, writing into `output_dir`."""
     GlobalHydra.instance().clear()

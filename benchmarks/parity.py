@@ -24,13 +24,13 @@ from itertools import islice
 import lightning as L
 import torch
 import torch.nn.functional as F
-from harness import MNIST_OVERRIDES, compose_train_config, machine, split_args
+from harness import MNIST_OVERRIDES, compose_train_config, machine, split_args, with_defaults
 from hydra.utils import instantiate
 
 from dlnotes.train import build_datamodule, build_model, build_trainer
 
 DEFAULTS = {"epochs": "3", "repeats": "3", "compare_steps": "5", "batches": "all"}
-BASE = ["model=nin", "trainer=cpu", "logger=csv", "callbacks.progress_bar=null"]
+BASE = ["model=nin", "trainer=cpu", "logger=csv"]
 
 
 class Stopwatch(L.Callback):
@@ -90,7 +90,9 @@ def plain(cfg, initial: dict, compare_steps: int) -> tuple[float, list[float]]:
     start = time.perf_counter()
     for _ in range(cfg.trainer.max_epochs):
         net.train()
-        for images, labels in islice(train_batches, limit(cfg.trainer.limit_train_batches)):
+        for images, labels in islice(
+            train_batches, limit(cfg.trainer.get("limit_train_batches", 1.0))
+        ):
             images = to_float(images).contiguous(memory_format=layout)
             loss = F.cross_entropy(net(images), labels)
             optimizer.zero_grad()
@@ -102,7 +104,9 @@ def plain(cfg, initial: dict, compare_steps: int) -> tuple[float, list[float]]:
         net.eval()
         correct = 0
         with torch.no_grad():
-            for images, labels in islice(val_batches, limit(cfg.trainer.limit_val_batches)):
+            for images, labels in islice(
+                val_batches, limit(cfg.trainer.get("limit_val_batches", 1.0))
+            ):
                 logits = net(to_float(images).contiguous(memory_format=layout))
                 correct += int((logits.argmax(1) == labels).sum())
     return time.perf_counter() - start, losses
@@ -111,8 +115,7 @@ def plain(cfg, initial: dict, compare_steps: int) -> tuple[float, list[float]]:
 def main(argv: list[str]) -> dict[str, float]:
     args, overrides = split_args(argv, DEFAULTS)
     epochs, repeats, compare = int(args["epochs"]), int(args["repeats"]), int(args["compare_steps"])
-    data = [] if any(o.startswith("data=") for o in overrides) else MNIST_OVERRIDES
-    overrides = [*BASE, *data, f"trainer.max_epochs={epochs}", *overrides]
+    overrides = with_defaults(overrides, [*BASE, *MNIST_OVERRIDES, f"trainer.max_epochs={epochs}"])
     if args["batches"] != "all":
         batches = int(args["batches"])
         overrides += [

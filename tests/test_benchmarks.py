@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from conftest import compose_config, fast_overrides
 from dlnotes.train import train
@@ -74,3 +75,20 @@ def test_fast_paths_measures_each_variant():
 def test_startup_measures_train_py_to_its_first_step():
     result = load_benchmark("startup").main(["repeats=1", "logger=none", "trainer.max_epochs=1"])
     assert result["imports"] > 0 and result["first_step"] > 0
+
+
+def test_synthetic_data_has_the_asked_shape_and_trains(tmp_path):
+    overrides = fast_overrides(
+        "data=synthetic",
+        "data.image_shape=[3,24,24]",
+        "data.num_classes=5",
+        "data.train_size=16",
+        "data.val_size=8",
+        "data.test_size=8",
+        "debug=fdr",
+    )
+    _, objects = train(compose_config(overrides, tmp_path))
+    images, labels = objects["datamodule"].split("train")
+    assert images.shape == (16, 3, 24, 24) and images.dtype == torch.uint8
+    assert 0 <= int(labels.min()) and int(labels.max()) < 5
+    assert objects["model"].net(images[:2].float()).shape == (2, 5)

@@ -93,12 +93,17 @@ class InMemoryDataModule(ImageDataModule):
     Subclasses implement `load_splits()` returning {"train"|"val"|"test": (images, labels)};
     images are uint8 (converted to float in [0, 1] after the batch reaches its device) or float
     in [0, 1], shape (N, C, H, W).
+
+    `on_device`: when training on a GPU, each split is copied to it once and batches are indexed
+    there, so no batch crosses the bus (uint8 MNIST is 47 MB, CIFAR-10 150 MB).
     """
 
-    def __init__(self, batch_size: int = 128, seed: int = 0, **shape):
+    def __init__(self, batch_size: int = 128, seed: int = 0, on_device: bool = True, **shape):
         super().__init__(batch_size=batch_size, **shape)
         self.seed = seed
+        self.on_device = on_device
         self.splits: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None
+        self.device_splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def load_splits(self) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
         raise NotImplementedError
@@ -112,8 +117,22 @@ class InMemoryDataModule(ImageDataModule):
         self.setup()
         return self.splits[name]
 
+    def batch_device(self) -> torch.device:
+        """Where batches are indexed: the training GPU (with `on_device`), else the CPU."""
+        trainer = self.trainer
+        device = trainer.strategy.root_device if trainer is not None else torch.device("cpu")
+        return device if self.on_device and device.type == "cuda" else torch.device("cpu")
+
+    def split_on(self, name: str, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """Split `name`'s tensors on `device`, copied there once."""
+        if device.type == "cpu":
+            return self.split(name)
+        if name not in self.device_splits:
+            self.device_splits[name] = tuple(t.to(device) for t in self.split(name))
+        return self.device_splits[name]
+
     def _batches(self, name: str, shuffle: bool) -> TensorBatches:
-        images, labels = self.split(name)
+        images, labels = self.split_on(name, self.batch_device())
         trainer = self.trainer
         return TensorBatches(
             images,

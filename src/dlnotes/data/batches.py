@@ -69,7 +69,7 @@ class TensorBatches:
         return math.ceil(self.sampler.num_samples / self.batch_size)
 
     def __iter__(self):
-        indices = self.sampler.indices()
+        indices = self.sampler.indices().to(self.images.device)  # one copy an epoch
         self.sampler.epoch += 1  # the next epoch's order, also when no trainer sets it
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             batch = indices[start : start + self.batch_size]
