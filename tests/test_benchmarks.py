@@ -90,5 +90,5 @@ def test_synthetic_data_has_the_asked_shape_and_trains(tmp_path):
     _, objects = train(compose_config(overrides, tmp_path))
     images, labels = objects["datamodule"].split("train")
     assert images.shape == (16, 3, 24, 24) and images.dtype == torch.uint8
-    assert 0 <= int(labels.min()) and int(labels.max()) < 5
+    assert int(labels.min()) >= 0 and int(labels.max()) < 5
     assert objects["model"].net(images[:2].float()).shape == (2, 5)
