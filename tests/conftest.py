@@ -45,3 +45,15 @@ def mnist_dir() -> Path:
     if not (SHARED_DATA / "MNIST" / "raw").is_dir():
         pytest.skip(f"real MNIST files absent ({SHARED_DATA}/MNIST/raw)")
     return SHARED_DATA
+
+
+def write_image_folder(root: Path, classes: int, per_class: int = 4) -> Path:
+    """`root/<class>/<i>.png`: 32×32 gray images, a different shade per class."""
+    from PIL import Image
+
+    for label in range(classes):
+        (root / f"class_{label}").mkdir(parents=True)
+        for i in range(per_class):
+            shade = 40 * label + i
+            Image.new("L", (32, 32), color=shade).save(root / f"class_{label}" / f"{i}.png")
+    return root

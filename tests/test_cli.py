@@ -54,6 +54,22 @@ def test_unknown_group_option_lists_the_valid_ones(tmp_path):
     assert "nin" in result.stderr and "resnet50" in result.stderr
 
 
+def test_unknown_key_is_named_on_the_first_line(tmp_path):
+    result = run("train.py", "trainer.max_epoch=3", log_dir=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == "Could not override 'trainer.max_epoch'."
+    assert "To append to your config use +trainer.max_epoch=3" in lines[1]
+
+
+def test_unwritable_run_directory_is_one_line_not_a_traceback(tmp_path):
+    result = run("train.py", *QUIET, log_dir=Path("/proc/dlnotes"))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    first = result.stderr.strip().splitlines()[0]
+    assert first.startswith("error: cannot write to /proc/dlnotes/train/runs/")
+    assert first.endswith("set hydra.run.dir (or paths.log_dir) to a folder you can write to")
+
+
 @pytest.mark.parametrize(
     ("override", "fragments"),
     [

@@ -1,5 +1,6 @@
 """`train()` end to end on the digits (a few batches), then `evaluate()` on its checkpoint."""
 
+import csv
 import json
 import os
 import pickle
@@ -8,10 +9,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import compose_config, fast_overrides
+from conftest import compose_config, fast_overrides, write_image_folder
 from dlnotes.callbacks.config_in_checkpoint import CHECKPOINT_KEY
 from dlnotes.evaluate import evaluate
 from dlnotes.train import train
+from dlnotes.utils.checkpoint import load_checkpoint, model_from_checkpoint
 from dlnotes.utils.errors import ConfigError, TrainingDiverged, user_error
 
 
@@ -116,4 +118,60 @@ def test_a_checkpoint_that_would_run_code_is_refused_not_executed(tmp_path):
         pickle.dump({"state_dict": {}, "payload": RunsCode(marker)}, file)
     with pytest.raises(ConfigError, match="refused to load"):
         evaluate(eval_config(ckpt, tmp_path))
+    assert not marker.exists()
+
+
+def test_a_loss_turning_nan_keeps_the_last_good_checkpoint(tmp_path):
+    poison = "+callbacks.poison._target_=probe_callbacks.PoisonWeightsAtEpoch"  # at epoch 1
+    cfg = compose_config(fast_overrides("debug=limit", "test=false", poison), tmp_path)
+    with pytest.raises(
+        TrainingDiverged, match=r"^training diverged: train/loss\S* = nan at epoch 1, step 4;"
+    ):
+        train(cfg)
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    assert load_checkpoint(last)["epoch"] == 0  # written after epoch 0, not replaced
+    model = model_from_checkpoint(last)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["status"] == "failed" and result["error"].startswith("training diverged")
+
+
+def test_gradient_norms_are_logged_when_switched_on(trained, tmp_path):
+    overrides = ("debug=limit", "logger=csv", "test=false", "callbacks.grad_norm.enabled=true")
+    train(compose_config(fast_overrides(*overrides), tmp_path))
+    with open(tmp_path / "metrics.csv") as file:
+        norms = [row["train/grad_2.0_norm_total"] for row in csv.DictReader(file)]
+    assert [float(n) for n in norms if n] and all(float(n) > 0 for n in norms if n)
+    default_header = (trained[3] / "metrics.csv").read_text().splitlines()[0]
+    assert "grad_2.0_norm" not in default_header  # off by default
+
+
+def resume_config(ckpt, out, *extra):
+    return compose_config(fast_overrides("debug=limit", f"ckpt_path={ckpt}", *extra), out)
+
+
+def test_resuming_a_checkpoint_of_another_model_is_refused(trained, tmp_path):
+    ckpt = trained[3] / "checkpoints" / "last.ckpt"
+    with pytest.raises(
+        ConfigError,
+        match=r"is a checkpoint of dlnotes.nets.nin.NIN, this run builds dlnotes.tasks.vae.VAETask",
+    ):
+        train(resume_config(ckpt, tmp_path, "model=vae"))
+
+
+def test_resuming_on_data_with_other_classes_is_refused(trained, tmp_path):
+    ckpt = trained[3] / "checkpoints" / "last.ckpt"
+    root = write_image_folder(tmp_path / "images", classes=3)
+    data = ["data=image_folder", f"data.root={root}", "data.channels=1"]
+    with pytest.raises(
+        ConfigError, match=r"trained on 10 classes of 1×32×32 images; this data has 3 classes"
+    ):
+        train(resume_config(ckpt, tmp_path / "run", *data))
+
+
+def test_resuming_from_a_checkpoint_that_would_run_code_is_refused(tmp_path):
+    marker, ckpt = tmp_path / "executed", tmp_path / "evil.ckpt"
+    torch.save({"state_dict": {}, "payload": RunsCode(marker)}, ckpt)  # torch's own format
+    with pytest.raises(ConfigError, match=r"refused to load .*evil.ckpt: it holds pickled objects"):
+        train(resume_config(ckpt, tmp_path / "run"))
     assert not marker.exists()

@@ -1,13 +1,13 @@
 """Hydra callback: stop with one line when the run (or sweep) directory cannot be written.
 
 Hydra creates the directory itself, before `train.py`'s code runs, and a failure there shows
-as a traceback through Hydra's internals. Raised as a `CompactHydraException`, the reason is
-printed alone, and the command exits with status 1.
+as a traceback through Hydra's internals. Hydra turns a callback's exceptions into warnings,
+so this one prints `error: ...` and exits with status 1 itself, as `run_cli` does.
 """
 
+import sys
 from pathlib import Path
 
-from hydra.errors import CompactHydraException
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
@@ -20,7 +20,8 @@ def _check(config: DictConfig, key: str) -> None:
     try:
         check_writable(directory, f"{key} (or paths.log_dir)")
     except ConfigError as error:
-        raise CompactHydraException(f"error: {error}") from None
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
 
 
 class WritableOutputDir(Callback):

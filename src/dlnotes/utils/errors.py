@@ -1,5 +1,7 @@
 """Errors a user can fix: printed as one line, without a traceback, exit code 1."""
 
+import re
+
 from hydra.errors import InstantiationException
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from omegaconf.errors import MissingMandatoryValue
@@ -41,6 +43,7 @@ def user_error(error: BaseException) -> str | None:
         if isinstance(error, UnidentifiedImageError):
             # in a DataLoader worker the message ends with the original error's line
             reason = _last_line(error).removeprefix("PIL.UnidentifiedImageError: ")
+            reason = re.sub(r"<_io\.\w+ name='([^']*)'>", r"\1", reason)  # the file's path
             return f"a dataset file is not a readable image: {reason}; delete or replace it"
         error = error.__cause__ or error.__context__
     return None
