@@ -75,6 +75,8 @@ def test_fast_paths_measures_each_variant():
 def test_startup_measures_train_py_to_its_first_step():
     result = load_benchmark("startup").main(["repeats=1", "logger=none", "trainer.max_epochs=1"])
     assert result["imports"] > 0 and result["first_step"] > 0
+    # a NIN run with no logger needs none of the heavy optional packages
+    assert result["optional_loaded"] == "-"
 
 
 def test_synthetic_data_has_the_asked_shape_and_trains(tmp_path):
