@@ -4,6 +4,7 @@ with tests/ on PYTHONPATH) to crash a run or check its ranks."""
 import os
 import signal
 
+import torch
 from lightning.pytorch import Callback
 
 
@@ -51,3 +52,15 @@ class PoisonWeightsAtEpoch(Callback):
         if trainer.current_epoch == self.epoch:
             for parameter in pl_module.parameters():
                 parameter.data.fill_(float("nan"))
+
+
+class RecordLastCheckpoint(Callback):
+    """Note, as each epoch starts, which epoch the run directory's last.ckpt holds."""
+
+    def __init__(self, path: str):
+        self.path, self.epoch_in_last = path, {}
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        if os.path.exists(self.path):
+            checkpoint = torch.load(self.path, map_location="cpu", weights_only=True)
+            self.epoch_in_last[trainer.current_epoch] = checkpoint["epoch"]

@@ -117,3 +117,21 @@ def test_resumed_run_appends_to_its_metrics_csv(tmp_path):
         rows = list(csv.DictReader(file))
     epochs_with_val = sorted({int(row["epoch"]) for row in rows if row.get("val/acc")})
     assert epochs_with_val == [0, 1]  # epoch 0 from the first part, epoch 1 from the resumed
+
+
+def test_last_ckpt_holds_every_finished_epoch_even_without_improvement(tmp_path):
+    # a learning rate of 1e-12 and no BN statistics: val/acc never improves after epoch 0
+    record = "+callbacks.record._target_=probe_callbacks.RecordLastCheckpoint"
+    overrides = fast_overrides(
+        "debug=limit",
+        "trainer.max_epochs=3",
+        "test=false",
+        "model.net.norm=none",
+        "model.optimizer.lr=1e-12",
+        record,
+        f"+callbacks.record.path={tmp_path}/checkpoints/last.ckpt",
+    )
+    _, objects = train(compose_config(overrides, tmp_path))
+    assert [p.name for p in (tmp_path / "checkpoints").glob("epoch_*.ckpt")] == ["epoch_000.ckpt"]
+    (recorder,) = [c for c in objects["trainer"].callbacks if hasattr(c, "epoch_in_last")]
+    assert recorder.epoch_in_last == {1: 0, 2: 1}  # epoch 1 saved although not better

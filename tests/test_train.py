@@ -172,6 +172,10 @@ def test_resuming_on_data_with_other_classes_is_refused(trained, tmp_path):
 def test_resuming_from_a_checkpoint_that_would_run_code_is_refused(tmp_path):
     marker, ckpt = tmp_path / "executed", tmp_path / "evil.ckpt"
     torch.save({"state_dict": {}, "payload": RunsCode(marker)}, ckpt)  # torch's own format
-    with pytest.raises(ConfigError, match=r"refused to load .*evil.ckpt: it holds pickled objects"):
+    with pytest.raises(
+        ConfigError, match=r"refused to load .*evil.ckpt: it holds pickled objects"
+    ) as refused:
         train(resume_config(ckpt, tmp_path / "run"))
+    assert "GLOBAL posix.system" in str(refused.value)  # what was refused, not "retry unsafely"
+    assert "weights_only` set to `False`" not in str(refused.value)
     assert not marker.exists()

@@ -18,13 +18,21 @@ def load_checkpoint(path: str | Path) -> dict:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
-        reason = str(error).strip().splitlines()[0]
+        reason = unpickling_reason(error)
         raise ConfigError(
             f"refused to load {path}: it holds pickled objects, not only weights ({reason})"
         ) from None
     except (RuntimeError, EOFError, OSError) as error:
         reason = str(error).strip().splitlines()[0]
         raise ConfigError(f"{path} is not a readable checkpoint: {reason}") from None
+
+
+def unpickling_reason(error: pickle.UnpicklingError) -> str:
+    """What torch refused ("unsupported GLOBAL posix.system ..."), not its advice to retry
+    without `weights_only`, which would run the code."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    refused = [line for line in lines if "GLOBAL" in line or "Unsupported" in line]
+    return (refused or lines or [type(error).__name__])[0]
 
 
 def saved_config(checkpoint: dict, path: str | Path, hint: str = "") -> dict:
