@@ -61,7 +61,7 @@ def test_input_pipeline_times_ours_and_a_per_sample_loader(capsys):
         ["epochs=1", "batch_size=32", "batches=3", "data=digits"]
     )
     assert set(share) == {"ours", "loader"} and all(value > 0 for value in share.values())
-    assert "data time, loader / ours:" in capsys.readouterr().out
+    assert "data time per batch (median), loader / ours:" in capsys.readouterr().out
 
 
 def test_fast_paths_measures_each_variant():
