@@ -17,7 +17,7 @@ from dlnotes.utils.cli import run_cli
 
 RUN = [
     "trainer=cpu",
-    "trainer.max_epochs=3",
+    "trainer.max_epochs=2",
     "+trainer.limit_train_batches=3",
     "+trainer.limit_val_batches=1",
     "test=false",
@@ -57,7 +57,7 @@ def test_sigterm_saves_a_checkpoint_and_prints_the_command_that_resumes(tmp_path
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert f"resuming from {last} (saved at epoch 1, step 4)" in resumed.stdout
     assert json.loads((run_dir / "result.json").read_text())["status"] == "completed"
-    assert load_checkpoint(last)["global_step"] == 9  # 3 epochs × 3 batches
+    assert load_checkpoint(last)["global_step"] == 6  # 2 epochs × 3 batches
 
 
 @pytest.fixture
@@ -96,10 +96,10 @@ def test_slurm_requeue_signal_saves_and_requeues_and_the_requeued_job_continues(
         monkeypatch.setenv(key, value)
 
     run_dir = tmp_path / "run"
-    train(compose_config([*RUN, *signal_at_step(2, "SIGUSR1")], run_dir))
+    train(compose_config([*RUN, *signal_at_step(2, "SIGUSR1"), "trainer.max_epochs=1"], run_dir))
     assert (tmp_path / "scontrol_args").read_text().split() == ["requeue", "42"]
     hpc_checkpoint = run_dir / "hpc_ckpt_1.ckpt"
     assert load_checkpoint(hpc_checkpoint)["global_step"] == 2
 
-    _, objects = train(compose_config([*RUN, "trainer.max_epochs=4"], run_dir))
+    _, objects = train(compose_config(RUN, run_dir))
     assert objects["trainer"].ckpt_path == str(hpc_checkpoint)  # Lightning resumed from it
