@@ -40,6 +40,24 @@ def fast_overrides(*extra: str) -> list[str]:
     ]
 
 
+def short_run(train_batches: int) -> list[str]:
+    """Two epochs of `train_batches` steps with one validation batch, no test, quiet: runs
+    that a test interrupts, kills or resumes."""
+    return [
+        *fast_overrides(),
+        "trainer.max_epochs=2",
+        f"+trainer.limit_train_batches={train_batches}",
+        "+trainer.limit_val_batches=1",
+        "test=false",
+    ]
+
+
+def subprocess_env() -> dict[str, str]:
+    """The environment for `python train.py` subprocesses: tests/ importable (probe
+    callbacks), wandb offline."""
+    return os.environ | {"PYTHONPATH": str(ROOT / "tests"), "WANDB_MODE": "offline"}
+
+
 @pytest.fixture
 def mnist_dir() -> Path:
     if not (SHARED_DATA / "MNIST" / "raw").is_dir():

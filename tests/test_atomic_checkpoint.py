@@ -3,7 +3,6 @@ previous one whole, and `ckpt_path=last` resumes from it."""
 
 import contextlib
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -13,23 +12,13 @@ import pytest
 from hydra.utils import instantiate
 from lightning.fabric.plugins.environments import SLURMEnvironment
 
-from conftest import ROOT, compose_config, fast_overrides
+from conftest import ROOT, compose_config, fast_overrides, short_run, subprocess_env
 from dlnotes.plugins.atomic_checkpoint_io import AtomicCheckpointIO
 from dlnotes.train import train
 from dlnotes.utils.atomic_file import replaced_atomically
 from dlnotes.utils.checkpoint import load_checkpoint
 
-RUN = [
-    "trainer=cpu",
-    "trainer.max_epochs=2",
-    "+trainer.limit_train_batches=2",
-    "+trainer.limit_val_batches=1",
-    "test=false",
-    "logger=none",
-    "data.batch_size=8",
-    "callbacks.progress_bar=null",
-    "callbacks.model_summary=null",
-]
+RUN = short_run(train_batches=2)
 STALL = "trainer.plugins=[{_target_:probe_checkpoint_io.StallsReplacingLast}]"
 
 
@@ -69,7 +58,7 @@ def test_slurm_auto_requeue_stays_on_with_our_trainer_configs(tmp_path, monkeypa
 
 def run_train(*args: str, run_dir) -> subprocess.Popen:
     command = [sys.executable, str(ROOT / "train.py"), *args, f"hydra.run.dir={run_dir}"]
-    env = os.environ | {"PYTHONPATH": str(ROOT / "tests"), "WANDB_MODE": "offline"}
+    env = subprocess_env()
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
 
 

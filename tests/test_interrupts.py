@@ -10,22 +10,12 @@ import sys
 
 import pytest
 
-from conftest import ROOT, compose_config
+from conftest import ROOT, compose_config, short_run, subprocess_env
 from dlnotes.train import train
 from dlnotes.utils.checkpoint import load_checkpoint
 from dlnotes.utils.cli import run_cli
 
-RUN = [
-    "trainer=cpu",
-    "trainer.max_epochs=2",
-    "+trainer.limit_train_batches=3",
-    "+trainer.limit_val_batches=1",
-    "test=false",
-    "logger=none",
-    "data.batch_size=8",
-    "callbacks.progress_bar=null",
-    "callbacks.model_summary=null",
-]
+RUN = short_run(train_batches=3)
 
 
 def signal_at_step(step: int, name: str) -> list[str]:
@@ -34,7 +24,7 @@ def signal_at_step(step: int, name: str) -> list[str]:
 
 
 def run(command: list[str]) -> subprocess.CompletedProcess:
-    env = os.environ | {"PYTHONPATH": str(ROOT / "tests"), "WANDB_MODE": "offline"}
+    env = subprocess_env()
     return subprocess.run(command, capture_output=True, text=True, timeout=300, env=env, cwd=ROOT)
 
 
@@ -62,8 +52,9 @@ def test_sigterm_saves_a_checkpoint_and_prints_the_command_that_resumes(tmp_path
 
 @pytest.fixture
 def restore_sigint():
-    """Lightning ignores further Ctrl-C while it shuts down; give this process its handler back."""
-    handler = signal.getsignal(signal.SIGINT)
+    """Ctrl-C raising KeyboardInterrupt, as in a fresh `python train.py`, whatever an earlier
+    test left (Lightning ignores further Ctrl-C while it shuts down); then the old handler."""
+    handler = signal.signal(signal.SIGINT, signal.default_int_handler)
     yield
     signal.signal(signal.SIGINT, handler)
 

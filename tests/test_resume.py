@@ -3,7 +3,6 @@ run directory ends exactly where an uninterrupted run ends, in the same wandb ru
 
 import csv
 import json
-import os
 import random
 import signal
 import subprocess
@@ -14,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import ROOT, compose_config, fast_overrides
+from conftest import ROOT, compose_config, fast_overrides, subprocess_env
 from dlnotes.callbacks.rng_state import collect_rng_states, restore_rng_states
 from dlnotes.data.batches import TensorBatches
 from dlnotes.train import train
@@ -37,7 +36,7 @@ CRASH = "+callbacks.crash._target_=probe_callbacks.SigkillAtEpoch"  # SIGKILL as
 
 def run_train(*args: str, run_dir: Path) -> subprocess.CompletedProcess:
     command = [sys.executable, str(ROOT / "train.py"), *args, f"hydra.run.dir={run_dir}"]
-    env = os.environ | {"PYTHONPATH": str(ROOT / "tests"), "WANDB_MODE": "offline"}
+    env = subprocess_env()
     return subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
 
 

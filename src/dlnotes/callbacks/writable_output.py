@@ -18,7 +18,7 @@ from dlnotes.utils.writable import check_writable
 def _check(config: DictConfig, key: str) -> None:
     directory = Path(str(OmegaConf.select(config, key)))
     try:
-        check_writable(directory, f"{key} (or paths.log_dir)")
+        check_writable(directory, f"{key} (or paths.log_dir)", keep=False)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)

@@ -8,13 +8,19 @@ from omegaconf import DictConfig
 from dlnotes.utils.errors import ConfigError
 
 
-def check_writable(directory: str | Path, setting: str) -> None:
-    """Create `directory` if needed and write a file in it; `setting` is the option to change."""
+def check_writable(directory: str | Path, setting: str, keep: bool = True) -> None:
+    """Create `directory` if needed and write a file in it; `setting` is the option to change.
+    With `keep=False` the folders this check created are removed again (Hydra creates a
+    sweep directory only when its first job starts)."""
     directory = Path(directory)
+    missing = [p for p in (directory, *directory.parents) if not p.exists()]
     try:
         directory.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=directory):
             pass
+        if not keep:
+            for folder in missing:  # deepest first, each one empty again
+                folder.rmdir()
     except OSError as error:
         reason = error.strerror or type(error).__name__
         raise ConfigError(
