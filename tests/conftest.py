@@ -1,6 +1,7 @@
 """Shared test helpers: compose configs the way `train.py` does, on tiny settings."""
 
 import os
+import urllib.error
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,19 @@ def subprocess_env() -> dict[str, str]:
     """The environment for `python train.py` subprocesses: tests/ importable (probe
     callbacks), wandb offline."""
     return os.environ | {"PYTHONPATH": str(ROOT / "tests"), "WANDB_MODE": "offline"}
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """Every download attempt fails at once, as on a machine without network; counts the tries."""
+    attempts = []
+
+    def fail(*args, **kwargs):
+        attempts.append(args)
+        raise urllib.error.URLError("no network (test)")
+
+    monkeypatch.setattr("urllib.request.urlopen", fail)
+    return attempts
 
 
 @pytest.fixture

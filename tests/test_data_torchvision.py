@@ -3,7 +3,6 @@ the batch augmentation. Nothing here downloads: the network is replaced by one t
 
 import shutil
 import time
-import urllib.error
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -55,19 +54,6 @@ def mnist():
     module.prepare_data()
     module.setup("fit")
     return module
-
-
-@pytest.fixture
-def offline(monkeypatch):
-    """Every download attempt fails at once, as on a machine without network; counts the tries."""
-    attempts = []
-
-    def fail(*args, **kwargs):
-        attempts.append(args)
-        raise urllib.error.URLError("no network (test)")
-
-    monkeypatch.setattr("urllib.request.urlopen", fail)
-    return attempts
 
 
 def test_real_mnist_splits_and_storage(mnist):

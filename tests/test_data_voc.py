@@ -1,7 +1,6 @@
 """VOCSegmentationDataModule on a tiny VOC-layout folder written here: batches, paired transforms,
 nearest-neighbour masks and the errors. Nothing here downloads: the network is one that fails."""
 
-import urllib.error
 from pathlib import Path
 
 import numpy as np
@@ -87,19 +86,6 @@ def voc_dir(tmp_path_factory) -> Path:
     data_dir = tmp_path_factory.mktemp("data")
     write_voc(data_dir)
     return data_dir
-
-
-@pytest.fixture
-def offline(monkeypatch):
-    """Every download attempt fails at once, as on a machine without network; counts the tries."""
-    attempts = []
-
-    def fail(*args, **kwargs):
-        attempts.append(args)
-        raise urllib.error.URLError("no network (test)")
-
-    monkeypatch.setattr("urllib.request.urlopen", fail)
-    return attempts
 
 
 def test_fixture_masks_are_voc_palette_pngs(voc_dir):

@@ -2,7 +2,6 @@
 task=detection, and Pascal VOC detection on a tiny VOC-layout folder written here (nothing
 downloads: the network is one that fails)."""
 
-import urllib.error
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -202,19 +201,6 @@ def voc_dir(tmp_path_factory) -> Path:
     data_dir = tmp_path_factory.mktemp("data")
     write_voc_detection(data_dir)
     return data_dir
-
-
-@pytest.fixture
-def offline(monkeypatch):
-    """Every download attempt fails at once, as on a machine without network; counts the tries."""
-    attempts = []
-
-    def fail(*args, **kwargs):
-        attempts.append(args)
-        raise urllib.error.URLError("no network (test)")
-
-    monkeypatch.setattr("urllib.request.urlopen", fail)
-    return attempts
 
 
 def test_voc_loads_offline_as_images_and_target_dicts(voc_dir, offline):
