@@ -53,6 +53,16 @@ def short_run(train_batches: int) -> list[str]:
     ]
 
 
+def pretend_slurm_job(monkeypatch, job_id: str) -> None:
+    """The environment SLURM gives a one-task batch job, as Lightning detects it."""
+    for key, value in {
+        "SLURM_NTASKS": "1",
+        "SLURM_JOB_NAME": "dlnotes",
+        "SLURM_JOB_ID": job_id,
+    }.items():
+        monkeypatch.setenv(key, value)
+
+
 def subprocess_env() -> dict[str, str]:
     """The environment for `python train.py` subprocesses: tests/ importable (probe
     callbacks), wandb offline."""

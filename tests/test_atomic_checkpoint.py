@@ -12,7 +12,14 @@ import pytest
 from hydra.utils import instantiate
 from lightning.fabric.plugins.environments import SLURMEnvironment
 
-from conftest import ROOT, compose_config, fast_overrides, short_run, subprocess_env
+from conftest import (
+    ROOT,
+    compose_config,
+    fast_overrides,
+    pretend_slurm_job,
+    short_run,
+    subprocess_env,
+)
 from dlnotes.plugins.atomic_checkpoint_io import AtomicCheckpointIO
 from dlnotes.train import train
 from dlnotes.utils.atomic_file import replaced_atomically
@@ -43,12 +50,7 @@ def test_every_trainer_config_writes_checkpoints_atomically(trainer, tmp_path):
 
 
 def test_slurm_auto_requeue_stays_on_with_our_trainer_configs(tmp_path, monkeypatch):
-    for key, value in {
-        "SLURM_NTASKS": "1",
-        "SLURM_JOB_NAME": "dlnotes",
-        "SLURM_JOB_ID": "7",
-    }.items():
-        monkeypatch.setenv(key, value)
+    pretend_slurm_job(monkeypatch, job_id="7")
     cfg = compose_config(fast_overrides(), tmp_path)
     built = instantiate(cfg.trainer, logger=False)
     environment = built._accelerator_connector.cluster_environment

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, compose_config, short_run, subprocess_env
+from conftest import ROOT, compose_config, pretend_slurm_job, short_run, subprocess_env
 from dlnotes.train import train
 from dlnotes.utils.checkpoint import load_checkpoint
 from dlnotes.utils.cli import run_cli
@@ -79,12 +79,7 @@ def test_slurm_requeue_signal_saves_and_requeues_and_the_requeued_job_continues(
     (bin_dir / "scontrol").write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/scontrol_args\n')
     (bin_dir / "scontrol").chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
-    for key, value in {
-        "SLURM_NTASKS": "1",
-        "SLURM_JOB_NAME": "dlnotes",
-        "SLURM_JOB_ID": "42",
-    }.items():
-        monkeypatch.setenv(key, value)
+    pretend_slurm_job(monkeypatch, job_id="42")
 
     run_dir = tmp_path / "run"
     train(compose_config([*RUN, *signal_at_step(2, "SIGUSR1"), "trainer.max_epochs=1"], run_dir))
