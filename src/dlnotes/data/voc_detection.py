@@ -17,23 +17,18 @@ Training images are mirrored with probability 1/2, the boxes with them; all geom
 through one `torchvision.transforms.v2` pipeline on a `tv_tensors.BoundingBoxes`.
 """
 
-from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
 import torchvision.datasets as tvd
 from PIL import Image
-from torch.utils.data import Dataset
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
-from dlnotes.data.base import LoaderDataModule
-from dlnotes.data.voc import CLASSES, SPLITS, VOCSegmentationDataModule
+from dlnotes.data.voc_files import CLASSES, VOCDataModule
 from dlnotes.utils.errors import ConfigError
 
-SPLIT_FILES = "ImageSets/Main"
 LABELS = {name: label for label, name in enumerate(CLASSES) if label > 0}
 
 Target = dict[str, torch.Tensor]
@@ -115,24 +110,16 @@ def collate(samples: list[tuple[torch.Tensor, Target]]) -> tuple[torch.Tensor, l
     return torch.stack(images), list(targets)
 
 
-class VOCDetectionDataModule(LoaderDataModule):
+class VOCDetectionDataModule(VOCDataModule):
     """Pascal VOC 2012 detection: 5,717 train and 5,823 val images, 20 classes + background.
 
-    `train` is VOC's Main/train list, `val` its Main/val list; `test` is the val list again
-    (VOC's test annotations are not public). The files are read from
-    `data_dir/VOCdevkit/VOC2012` (JPEGImages/, Annotations/, ImageSets/Main/); `download=True`
-    fetches and unpacks VOCtrainval_11-May-2012.tar (about 2 GB) there when they are missing.
-    Missing files give the same one-line errors as `VOCSegmentationDataModule`.
+    `train` is VOC's Main/train list, `val` its Main/val list, `test` the val list again
+    (VOCDataModule); the files are JPEGImages/, Annotations/ and ImageSets/Main/.
     """
 
-    classes = CLASSES
-
-    # the segmentation module's file checks and messages, run on this module's layout
-    folder = VOCSegmentationDataModule.folder
-    _absent = VOCSegmentationDataModule._absent
-    _missing = VOCSegmentationDataModule._missing
-    _check = VOCSegmentationDataModule._check
-
+    dataset_class = tvd.VOCDetection
+    split_files = "ImageSets/Main"
+    annotations = ("Annotations", ".xml")
     collate_fn = collate  # keeps the list of target dicts
 
     def __init__(
@@ -141,84 +128,17 @@ class VOCDetectionDataModule(LoaderDataModule):
         download: bool = False,
         image_size: int = 320,
         keep_difficult: bool = True,
-        batch_size: int = 16,
-        num_workers: int = 0,
-        seed: int = 0,
-        num_classes: int | None = None,
-        image_shape: Sequence[int] | None = None,
+        **loading,
     ):
-        super().__init__(batch_size=batch_size, num_classes=num_classes, image_shape=image_shape)
+        super().__init__(data_dir, download, **loading)
         if not isinstance(image_size, int) or image_size < 1:
             raise ConfigError(f"data.image_size must be a positive integer, got {image_size!r}")
-        self.data_dir = Path(data_dir).expanduser().resolve()
-        self.download = download
         self.image_size = image_size
         self.keep_difficult = keep_difficult
-        self.num_workers = num_workers
-        self.seed = seed
-        self.datasets: dict[str, Dataset] | None = None
 
-    def _expected(self) -> list[str]:
-        """What must be under `folder`, relative to it."""
-        split_files = [f"{SPLIT_FILES}/{name}.txt" for name in sorted(set(SPLITS.values()))]
-        return ["JPEGImages/", "Annotations/", *split_files]
-
-    def _check_listed(self, image_set: str) -> None:
-        """Every image and annotation that the split file names must exist."""
-        names = (self.folder / SPLIT_FILES / f"{image_set}.txt").read_text().split()
-        wanted = [f"JPEGImages/{n}.jpg" for n in names] + [f"Annotations/{n}.xml" for n in names]
-        absent = [path for path in wanted if not (self.folder / path).is_file()]
-        if names and not absent:
-            return
-        problem = (
-            f"{len(absent)} of the {len(wanted)} files it lists are missing (first: {absent[0]})"
-            if absent
-            else "it lists no images"
-        )
-        raise ConfigError(
-            f"Pascal VOC 2012 in {self.folder} is incomplete: {SPLIT_FILES}/{image_set}.txt: "
-            f"{problem}; unpack VOCtrainval_11-May-2012.tar again"
-        )
-
-    def prepare_data(self) -> None:
-        """Download if allowed and needed, then check the files (one process per node)."""
-        absent = self._absent()
-        if absent and self.download:
-            try:
-                tvd.VOCDetection(str(self.data_dir), year="2012", download=True)
-            except Exception as failure:
-                raise self._missing(absent, failure) from failure
-        self._check()
-
-    def _dataset(self, image_set: str, transforms: DetectionTransform) -> tvd.VOCDetection:
-        try:
-            return tvd.VOCDetection(
-                str(self.data_dir), year="2012", image_set=image_set, transforms=transforms
-            )
-        except (RuntimeError, OSError) as error:  # "Dataset not found or corrupted", no list
-            if isinstance(error, RuntimeError) and "Dataset not found" not in str(error):
-                raise
-            raise self._missing(self._absent() or [f"{SPLIT_FILES}/{image_set}.txt"]) from error
-
-    def setup(self, stage: str | None = None) -> None:
-        if self.datasets is None:
-            self._check()  # never downloads: prepare_data does, on one process
-            size, keep = self.image_size, self.keep_difficult
-            train = self._dataset(SPLITS["train"], train_transform(size, keep))
-            val = self._dataset(SPLITS["val"], eval_transform(size, keep))
-            self.datasets = {"train": train, "val": val, "test": val}
-        self.check_declared()
-
-    def dataset(self, name: str) -> Dataset:
-        return self.datasets[name]
-
-    @property
-    def num_classes(self) -> int:
-        return len(CLASSES)
-
-    @property
-    def class_names(self) -> list[str]:
-        return list(CLASSES)
+    def transforms(self, split: str) -> DetectionTransform:
+        make = train_transform if split == "train" else eval_transform
+        return make(self.image_size, self.keep_difficult)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
