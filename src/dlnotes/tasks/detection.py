@@ -18,6 +18,7 @@ from torch import nn
 from torchmetrics.detection import MeanAveragePrecision
 from torchvision.utils import draw_bounding_boxes
 
+from dlnotes.tasks.class_names import class_names
 from dlnotes.tasks.optim import build_optimizers
 from dlnotes.utils.images import grid_image, log_image
 
@@ -149,13 +150,7 @@ class DetectionTask(L.LightningModule):
         self._log_map(self.test_map, "test")
 
     def names(self) -> list[str]:
-        """The classes' names: the config's, else the datamodule's, else their numbers."""
-        datamodule = getattr(self.trainer, "datamodule", None)
-        return (
-            self.class_names
-            or getattr(datamodule, "class_names", None)
-            or [str(i) for i in range(self.num_classes)]
-        )
+        return class_names(self.class_names, self.trainer, self.num_classes)
 
     @torch.no_grad()
     def log_predictions(self, images: torch.Tensor, targets: list[dict], predictions: list[dict]):

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dlnotes.metrics.miou import MeanIoU
+from dlnotes.tasks.class_names import class_names
 from dlnotes.tasks.optim import build_optimizers
 from dlnotes.utils.images import grid_image, log_image
 
@@ -117,13 +118,7 @@ class SegmentationTask(L.LightningModule):
         self.log_dict({f"test/iou/{name}": iou for name, iou in zip(names, per_class, strict=True)})
 
     def names(self) -> list[str]:
-        """The classes' names: the config's, else the datamodule's, else their numbers."""
-        datamodule = getattr(self.trainer, "datamodule", None)
-        return (
-            self.class_names
-            or getattr(datamodule, "class_names", None)
-            or [str(i) for i in range(self.num_classes)]
-        )
+        return class_names(self.class_names, self.trainer, self.num_classes)
 
     @torch.no_grad()
     def log_predictions(self, images: torch.Tensor, masks: torch.Tensor, logits: torch.Tensor):
