@@ -1,9 +1,6 @@
-"""What the benchmark scripts share: `key=value` arguments, Hydra configs, timing, printing."""
+"""What the benchmark scripts share: `key=value` arguments, Hydra configs, the machine."""
 
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
@@ -53,16 +50,6 @@ def compose_train_config(overrides: list[str], output_dir: str | Path) -> DictCo
     with open_dict(cfg):
         cfg.paths.output_dir = str(output_dir)
     return cfg
-
-
-def median_time(run: Callable[[], object], repeats: int) -> float:
-    """Median wall time of `repeats` calls of `run` (seconds)."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def machine() -> str:

@@ -131,10 +131,16 @@ class InMemoryDataModule(ImageDataModule):
             self.device_splits[name] = tuple(t.to(device) for t in self.split(name))
         return self.device_splits[name]
 
+    batch_type = TensorBatches  # what batches `batch_data`'s (images, labels)
+
+    def batch_data(self, name: str):
+        """What split `name`'s batches index: its (images, labels), on the batch device."""
+        return self.split_on(name, self.batch_device())
+
     def _batches(self, name: str, shuffle: bool) -> TensorBatches:
-        images, labels = self.split_on(name, self.batch_device())
+        images, labels = self.batch_data(name)
         trainer = self.trainer
-        return TensorBatches(
+        return self.batch_type(
             images,
             labels,
             self.batch_size,

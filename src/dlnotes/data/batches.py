@@ -72,5 +72,8 @@ class TensorBatches:
         indices = self.sampler.indices().to(self.images.device)  # one copy an epoch
         self.sampler.epoch += 1  # the next epoch's order, also when no trainer sets it
         for start in range(0, len(self) * self.batch_size, self.batch_size):
-            batch = indices[start : start + self.batch_size]
-            yield self.images[batch], self.labels[batch]
+            yield self.take(indices[start : start + self.batch_size])
+
+    def take(self, batch: torch.Tensor):
+        """The batch of samples at indices `batch`."""
+        return self.images[batch], self.labels[batch]

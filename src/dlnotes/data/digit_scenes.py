@@ -48,16 +48,9 @@ class DetectionBatches(TensorBatches):
             raise ValueError(f"{len(images)} images but {len(targets)} targets")
         super().__init__(images, targets, batch_size, **order)
 
-    def __iter__(self):
-        indices = self.sampler.indices()
-        self.sampler.epoch += 1  # the next epoch's order, also when no trainer sets it
-        for start in range(0, len(self) * self.batch_size, self.batch_size):
-            batch = indices[start : start + self.batch_size]
-            targets = [
-                {key: value.clone() for key, value in self.labels[i].items()}
-                for i in batch.tolist()
-            ]
-            yield self.images[batch], targets
+    def take(self, batch: torch.Tensor):
+        targets = [{k: v.clone() for k, v in self.labels[i].items()} for i in batch.tolist()]
+        return self.images[batch], targets
 
 
 def sklearn_glyphs() -> Glyphs:
@@ -339,20 +332,14 @@ class DigitScenesDataModule(InMemoryDataModule):
         self.setup()
         return [{"boxes": boxes, "labels": classes + 1} for boxes, classes in self.boxes[name]]
 
-    def _batches(self, name: str, shuffle: bool) -> TensorBatches:
+    def batch_data(self, name: str):
         if self.task == "segmentation":
-            return super()._batches(name, shuffle)
-        images, _ = self.split(name)
-        trainer = self.trainer
-        return DetectionBatches(
-            images,
-            self.targets(name),
-            self.batch_size,
-            shuffle=shuffle,
-            seed=self.seed,
-            rank=trainer.global_rank if trainer else 0,
-            world_size=trainer.world_size if trainer else 1,
-        )
+            return super().batch_data(name)
+        return self.split(name)[0], self.targets(name)
+
+    @property
+    def batch_type(self) -> type[TensorBatches]:
+        return TensorBatches if self.task == "segmentation" else DetectionBatches
 
     @property
     def num_classes(self) -> int:
