@@ -5,7 +5,6 @@ import importlib.util
 import sys
 from pathlib import Path
 
-import pytest
 import torch
 
 from conftest import compose_config, fast_overrides
@@ -39,7 +38,6 @@ def tiny_detector_checkpoint(model: str, tmp_path: Path) -> Path:
 
 
 def test_detection_speed_times_and_scores_each_detector(tmp_path, capsys):
-    pytest.importorskip("cv2.ximgproc", reason="selective search needs opencv-contrib")
     checkpoints = [f"{m}={tiny_detector_checkpoint(m, tmp_path)}" for m in ("rcnn", "fast_rcnn")]
     speed = load_benchmark("detection_speed").main([*checkpoints, "n=4", "batch_size=2"])
     assert set(speed) == {"rcnn", "fast_rcnn"} and all(v > 0 for v in speed.values())

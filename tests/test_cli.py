@@ -70,6 +70,15 @@ def test_unwritable_run_directory_is_one_line_not_a_traceback(tmp_path):
     assert first.endswith("set hydra.run.dir (or paths.log_dir) to a folder you can write to")
 
 
+def test_unwritable_sweep_directory_is_one_line_not_a_traceback():
+    result = run("train.py", "-m", "seed=1,2", *QUIET, log_dir=Path("/proc/dlnotes"))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr[-2000:]
+    assert lines[0].startswith("error: cannot write to /proc/dlnotes/train/multiruns/")
+    assert lines[0].endswith("set hydra.sweep.dir (or paths.log_dir) to a folder you can write to")
+
+
 @pytest.mark.parametrize(
     ("override", "fragments"),
     [

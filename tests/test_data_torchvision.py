@@ -1,5 +1,6 @@
-"""The torchvision datamodules: real MNIST from `shared/`, the missing/corrupt file errors and
-the batch augmentation. Nothing here downloads: the network is replaced by one that fails."""
+"""The torchvision datamodules: MNIST from files in torchvision's raw layout (a tiny one written
+by the tests), the missing/corrupt file errors and the batch augmentation. Nothing here
+downloads: the network is replaced by one that fails."""
 
 import shutil
 import time
@@ -11,6 +12,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
+from conftest import TINY_MNIST_SIZES
 from dlnotes.data.augment import random_crop, random_hflip
 from dlnotes.data.torchvision_sets import (
     CIFAR10DataModule,
@@ -22,7 +24,6 @@ from dlnotes.data.torchvision_sets import (
 from dlnotes.utils.errors import ConfigError
 
 REPO = Path(__file__).parents[1]
-SHARED_DATA = Path(__file__).parents[2] / "shared/data"
 CONFIGS = {
     "mnist": MNISTDataModule,
     "fashion_mnist": FashionMNISTDataModule,
@@ -31,11 +32,6 @@ CONFIGS = {
     "svhn": SVHNDataModule,
 }
 ALL = list(CONFIGS.values())
-
-needs_mnist = pytest.mark.skipif(
-    not (SHARED_DATA / "MNIST").is_dir(),
-    reason=f"real MNIST files not present at {SHARED_DATA / 'MNIST'} (shared/ beside the repo)",
-)
 
 
 def data_config(name: str, **overrides):
@@ -47,48 +43,45 @@ def data_config(name: str, **overrides):
 
 
 @pytest.fixture(scope="module")
-def mnist():
-    if not (SHARED_DATA / "MNIST").is_dir():
-        pytest.skip(f"real MNIST files not present at {SHARED_DATA / 'MNIST'}")
-    module = MNISTDataModule(data_dir=str(SHARED_DATA), download=False, val_fraction=0.1)
+def mnist(mnist_dir):
+    module = MNISTDataModule(data_dir=str(mnist_dir), download=False, val_fraction=0.1)
     module.prepare_data()
     module.setup("fit")
     return module
 
 
-def test_real_mnist_splits_and_storage(mnist):
+def test_mnist_splits_and_storage(mnist):
     sizes = {name: len(labels) for name, (_, labels) in mnist.splits.items()}
-    assert sizes == {"train": 7200, "val": 800, "test": 2000}
+    train, test = TINY_MNIST_SIZES["train"], TINY_MNIST_SIZES["t10k"]
+    assert sizes == {"train": train - train // 10, "val": train // 10, "test": test}
     images, labels = mnist.split("train")
     assert images.dtype == torch.uint8 and labels.dtype == torch.int64
     assert mnist.image_shape == (1, 28, 28) == tuple(images.shape[1:])
     assert mnist.num_classes == 10 and set(labels.tolist()) == set(range(10))
 
 
-def test_real_mnist_batch_is_float_in_unit_range(mnist):
+def test_mnist_batch_is_float_in_unit_range(mnist):
     images, labels = mnist.on_after_batch_transfer(next(iter(mnist.train_dataloader())), 0)
     assert images.shape == (128, 1, 28, 28) and images.dtype == torch.float32
     assert images.min() >= 0 and images.max() <= 1 and images.max() > 0.9
     assert labels.shape == (128,)
 
 
-@needs_mnist
-def test_split_depends_only_on_split_seed():
+def test_split_depends_only_on_split_seed(mnist_dir):
     def val_labels(split_seed: int, seed: int) -> torch.Tensor:
-        module = MNISTDataModule(str(SHARED_DATA), download=False, split_seed=split_seed, seed=seed)
+        module = MNISTDataModule(str(mnist_dir), download=False, split_seed=split_seed, seed=seed)
         return module.split("val")[1]
 
     assert torch.equal(val_labels(0, seed=0), val_labels(0, seed=1))
     assert not torch.equal(val_labels(0, seed=0), val_labels(1, seed=0))
 
 
-@needs_mnist
-def test_mnist_config_with_relative_data_dir(monkeypatch):
-    monkeypatch.chdir(REPO)  # as `data=mnist data.data_dir=../shared/data` from the repo
-    module = instantiate(data_config("mnist", data_dir="../shared/data"))
+def test_mnist_config_with_relative_data_dir(monkeypatch, mnist_dir):
+    monkeypatch.chdir(mnist_dir.parent)  # as `data=mnist data.data_dir=data` from a folder
+    module = instantiate(data_config("mnist", data_dir=mnist_dir.name))
     monkeypatch.chdir("/")  # the path was resolved when the module was made
     module.setup()
-    assert len(module.split("test")[1]) == 2000
+    assert len(module.split("test")[1]) == TINY_MNIST_SIZES["t10k"]
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))
@@ -117,13 +110,12 @@ def test_missing_files_give_one_line_error(tmp_path, offline, module_class, down
     assert ("download failed" in message) == download
 
 
-@needs_mnist
 @pytest.mark.parametrize("broken", ["train-images-idx3-ubyte", "t10k-labels-idx1-ubyte"])
-def test_corrupted_mnist_file_gives_one_line_error(tmp_path, offline, broken):
+def test_corrupted_mnist_file_gives_one_line_error(tmp_path, offline, broken, mnist_dir):
     raw = tmp_path / "MNIST/raw"
-    shutil.copytree(SHARED_DATA / "MNIST/raw", raw)
+    shutil.copytree(mnist_dir / "MNIST/raw", raw)
     (raw / broken).chmod(0o644)
-    (raw / broken).write_bytes((raw / broken).read_bytes()[:1000])
+    (raw / broken).write_bytes((raw / broken).read_bytes()[:100])
     with pytest.raises(ConfigError) as caught:
         MNISTDataModule(data_dir=str(tmp_path)).prepare_data()
     message = str(caught.value)

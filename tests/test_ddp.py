@@ -5,7 +5,6 @@ import csv
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -103,10 +102,8 @@ def test_sweep_of_ddp_jobs_gives_one_directory_per_job(tmp_path):
 
 
 def test_torchrun_ranks_share_one_run_directory(tmp_path):
-    torchrun = shutil.which("torchrun")
-    if torchrun is None:
-        pytest.skip("torchrun is not on PATH")
-    run(*TINY, log_dir=tmp_path, launcher=(torchrun, "--standalone", "--nproc-per-node=2"))
+    torchrun = (sys.executable, "-m", "torch.distributed.run")  # `torchrun`, without PATH
+    run(*TINY, log_dir=tmp_path, launcher=(*torchrun, "--standalone", "--nproc-per-node=2"))
     (run_dir,) = (tmp_path / "train" / "runs").iterdir()
     assert run_dir.name.startswith("torchrun-")
     only_rank_zero_wrote(run_dir)

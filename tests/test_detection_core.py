@@ -1,8 +1,6 @@
 """The shared detection core: box coding, RoI pooling, sampling, post-processing, R-CNN and
 Fast R-CNN on tiny hand-made scenes, and selective-search proposals."""
 
-import importlib.util
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -250,18 +248,6 @@ def test_proposal_cache_searches_each_image_once(tmp_path, monkeypatch):
     torch.testing.assert_close(reloaded[1], first[1])
 
 
-def has_selective_search() -> bool:
-    if importlib.util.find_spec("cv2") is None:
-        return False
-    import cv2
-
-    return hasattr(cv2, "ximgproc")
-
-
-@pytest.mark.skipif(
-    not has_selective_search(),
-    reason="cv2.ximgproc is unavailable: pip install opencv-contrib-python-headless",
-)
 def test_selective_search_finds_a_square():
     image = torch.zeros(1, 64, 64, dtype=torch.uint8)
     image[:, 10:30, 20:50] = 255

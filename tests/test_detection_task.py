@@ -192,7 +192,6 @@ def test_model_config_builds_the_task_for_digit_scenes(tmp_path):
 
 @pytest.mark.parametrize("model", ["rcnn", "fast_rcnn"])
 def test_rcnn_and_fast_rcnn_train_through_train_py_on_digit_scenes(model, tmp_path):
-    pytest.importorskip("cv2.ximgproc", reason="selective search needs opencv-contrib")
     overrides = fast_overrides(
         f"model={model}",
         "data=digit_scenes_detection",

@@ -10,12 +10,13 @@ from functools import partial
 import lightning as L
 import pytest
 import torch
+import torch.nn.functional as F
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 from torchmetrics.image.fid import FrechetInceptionDistance
 
-from conftest import compose_config, fast_overrides
+from conftest import compose_config, composed_parts, fast_overrides, one_training_step
 from dlnotes.nets.dcgan import Discriminator, Generator, upsampling_plan
 from dlnotes.nets.mlp_gan import MLPDiscriminator, MLPGenerator
 from dlnotes.tasks.gan import GANTask
@@ -311,3 +312,30 @@ def test_early_stopping_without_a_monitored_metric_is_a_clear_error(tmp_path):
     cfg = compose_config(fast_overrides("model=gan", "callbacks=early_stopping"), tmp_path)
     with pytest.raises(ConfigError, match="callbacks.early_stopping needs a metric"):
         train(cfg)
+
+
+@pytest.mark.parametrize("smooth", [0.0, 0.1, 0.3])
+def test_task_step_hands_its_smooth_to_the_discriminator_loss(smooth, tmp_path):
+    """Through a real training step: d_loss_real is BCE(D(x), 1 - smooth) on the logits D gave
+    for the real batch. D's logits are shifted by +2 so that each smooth gives another loss."""
+    datamodule, model = composed_parts(["model=gan", f"model.smooth={smooth}"], tmp_path)
+    calls = []
+
+    def shifted(module, inputs, logits):
+        calls.append(logits.detach() + 2)
+        return logits + 2
+
+    model.discriminator.register_forward_hook(shifted)
+    logged, _ = one_training_step(model, datamodule, tmp_path)
+    real_logits = calls[0]  # the step's first D call is on the real batch
+
+    def real_loss(smooth: float) -> float:
+        labels = torch.full_like(real_logits, 1 - smooth)
+        return F.binary_cross_entropy_with_logits(real_logits, labels).item()
+
+    assert abs(real_loss(0.1) - real_loss(0.0)) > 0.05  # the check can tell smooth values apart
+    assert logged["train/d_loss_real"] == pytest.approx(real_loss(smooth), rel=1e-5), (
+        f"d_loss_real {logged['train/d_loss_real']} is not BCE(logits, {1 - smooth})"
+    )
+    fake_loss = F.binary_cross_entropy_with_logits(calls[1], torch.zeros_like(calls[1])).item()
+    assert logged["train/d_loss_fake"] == pytest.approx(fake_loss, rel=1e-5)

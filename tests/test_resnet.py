@@ -10,6 +10,7 @@ from dlnotes.nets.resnet import (
     ResNet50,
     load_torchvision_state_dict,
     stage5_size,
+    torchvision_key_to_ours,
 )
 
 TORCHVISION_RESNET50_PARAMS = 25_557_032
@@ -89,13 +90,35 @@ def test_bad_pool_and_variant_are_rejected():
 # --- equivalence with torchvision -----------------------------------------------------------
 
 
-def test_torchvision_variant_matches_torchvision(torchvision_resnet50):
-    model = ResNet50(variant="torchvision").eval()
-    load_torchvision_state_dict(model, torchvision_resnet50.state_dict())
-    torch.manual_seed(1)
-    x = torch.randn(2, 3, 128, 128)
+def randomize_batchnorms(model: torch.nn.Module, generator: torch.Generator) -> None:
+    """Every BN's γ, β, running mean and variance drawn at random (not 1, 0, 0, 1): a BN
+    whose parameters or statistics went to the wrong layer can no longer pass unnoticed."""
     with torch.no_grad():
-        torch.testing.assert_close(model(x), torchvision_resnet50(x), atol=1e-5, rtol=1e-5)
+        for bn in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)):
+            n = bn.num_features
+            bn.weight.copy_(torch.rand(n, generator=generator) * 1.5 + 0.25)
+            bn.bias.copy_(torch.randn(n, generator=generator) * 0.5)
+            bn.running_mean.copy_(torch.randn(n, generator=generator) * 0.5)
+            bn.running_var.copy_(torch.rand(n, generator=generator) * 1.5 + 0.25)
+
+
+@pytest.mark.parametrize("mode", ["eval", "train"])
+def test_torchvision_variant_is_torchvision_resnet50_bit_for_bit(mode):
+    """Outputs bitwise equal in eval mode (running statistics) and in train mode (batch
+    statistics), and in train mode the updated running statistics too."""
+    generator = torch.Generator().manual_seed(0)
+    reference = torchvision.models.resnet50(weights=None)
+    randomize_batchnorms(reference, generator)
+    model = ResNet50(variant="torchvision")
+    load_torchvision_state_dict(model, reference.state_dict())
+    reference.train(mode == "train")
+    model.train(mode == "train")
+    x = torch.randn(4, 3, 64, 64, generator=generator)
+    with torch.no_grad():
+        assert torch.equal(model(x), reference(x))
+    ours = model.state_dict()
+    for key, value in reference.state_dict().items():
+        assert torch.equal(ours[torchvision_key_to_ours(key)], value), key
 
 
 def test_loading_torchvision_weights_into_notes_variant_is_rejected(torchvision_resnet50):

@@ -1,5 +1,6 @@
 """Resume: a run killed after its first epoch and started again with `ckpt_path=last` in its
-run directory ends exactly where an uninterrupted run ends, in the same wandb run."""
+run directory ends exactly where an uninterrupted run ends (that it continues its wandb run is
+checked in test_wandb.py)."""
 
 import csv
 import json
@@ -55,14 +56,7 @@ def test_killed_run_resumed_with_ckpt_path_last_matches_an_uninterrupted_one(tmp
     expected = uninterrupted["metrics"]
     for key in ("train/loss_epoch", "val/loss", "val/acc", "test/loss", "test/acc"):
         assert resumed_metrics[key] == expected[key], key
-
-    # the same wandb run continues: one run id, the second record marked as resumed
-    from test_wandb import read_records
-
-    run_id = first_wandb_run.name.rsplit("-", 1)[1]
-    (second,) = [p for p in (run_dir / "wandb").glob("offline-run-*") if p != first_wandb_run]
-    (record,) = [r["run"] for r in read_records(second) if r.get("type") == "run"]
-    assert record["run_id"] == run_id and record["resume"]
+    assert first_wandb_run.is_dir()  # the resumed run wrote beside it (test_wandb.py checks)
 
 
 def test_ckpt_path_last_without_a_checkpoint_says_which_run_dir_to_give(tmp_path):

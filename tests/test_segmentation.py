@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from test_data_voc import write_voc
 
-from conftest import compose_config, fast_overrides
+from conftest import compose_config, composed_parts, fast_overrides, one_training_step
 from dlnotes.nets.fcn import FCN
 from dlnotes.tasks.segmentation import color_masks
 from dlnotes.train import train
@@ -55,13 +55,24 @@ def test_segmenter_runs_on_a_voc_layout_folder(tmp_path):
     assert "test/iou/aeroplane" in objects["metrics"]  # VOC's own class names
 
 
-def test_loss_leaves_ignored_pixels_out():
-    logits = torch.randn(1, 3, 2, 2)
-    target = torch.tensor([[[0, 1], [255, 2]]])
-    kept = F.cross_entropy(logits, target, ignore_index=255)
-    changed = logits.clone()
-    changed[0, :, 1, 0] += 100  # only at the ignored pixel
-    assert torch.equal(F.cross_entropy(changed, target, ignore_index=255), kept)
+def test_task_step_leaves_ignored_pixels_out_of_its_loss(tmp_path):
+    """Through a real training step on scenes whose left halves are marked `ignore_index`:
+    the loss is the mean cross-entropy over the other pixels only."""
+    sizes = ["data.train_size=8", "data.val_size=4", "data.test_size=4", "data.batch_size=4"]
+    datamodule, model = composed_parts(["model=segmenter", "data=digit_scenes", *sizes], tmp_path)
+    images, masks = datamodule.splits["train"]
+    masks[..., :32] = model.ignore_index
+    logits = []
+    model.net.register_forward_hook(lambda module, inputs, output: logits.append(output.detach()))
+    _, step = one_training_step(model, datamodule, tmp_path)
+    loss, (_, target) = float(step.outputs[0]["loss"]), step.batches[0]
+    kept = target != model.ignore_index
+    assert 0 < kept.sum() < target.numel()
+    log_p = logits[0].float().log_softmax(1).permute(0, 2, 3, 1)[kept]  # (kept pixels, classes)
+    hand = -log_p.gather(1, target[kept].long()[:, None]).mean().item()
+    assert loss == pytest.approx(hand, rel=1e-5), f"loss {loss}, over the kept pixels {hand}"
+    as_background = F.cross_entropy(logits[0].float(), target.long().where(kept, 0)).item()
+    assert loss != pytest.approx(as_background, rel=1e-3)  # what counting them would give
 
 
 def test_mask_colors_background_black_ignored_white():

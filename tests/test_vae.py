@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.distributions import Normal, kl_divergence
 
-from conftest import compose_config, fast_overrides
+from conftest import compose_config, composed_parts, fast_overrides, one_training_step
 from dlnotes.metrics.kl import kl_to_standard_normal
 from dlnotes.metrics.reconstruction import ReconstructionVsMean
 from dlnotes.sample import sample
@@ -125,3 +125,18 @@ def test_eval_reproduces_the_test_numbers_of_the_best_checkpoint(tmp_path):
     results = evaluate(compose_config(overrides, tmp_path, config_name="eval"))
     for key in ("test/recon_ratio", "test/latent_loss"):
         assert results[key] == pytest.approx(objects["metrics"][key], rel=1e-5)
+
+
+@pytest.mark.parametrize("beta", [0.0, 1.0, 4.0])
+def test_task_step_optimizes_generation_plus_beta_latent(beta, tmp_path):
+    """Through a real training step: the loss the task returns (and backpropagates) is
+    generation + β·latent of that very step, whatever β the config gives."""
+    datamodule, model = composed_parts(["model=vae", f"model.beta={beta}"], tmp_path)
+    logged, step = one_training_step(model, datamodule, tmp_path)
+    loss = float(step.outputs[0]["loss"])
+    generation, latent = logged["train/generation_loss_step"], logged["train/latent_loss_step"]
+    assert latent > 0.01  # large enough that a dropped or fixed β shows
+    assert loss == pytest.approx(logged["train/loss_step"], rel=1e-6)
+    assert loss == pytest.approx(generation + beta * latent, rel=1e-5), (
+        f"loss {loss} is not generation {generation} + {beta} × latent {latent}"
+    )

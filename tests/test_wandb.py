@@ -2,8 +2,8 @@
 (read back with `wandb leet inspect --json`) hold the metrics, the config and the images."""
 
 import json
-import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -13,12 +13,9 @@ from dlnotes.utils.wandb import has_wandb_credentials, wandb_logger
 
 
 def read_records(run_dir) -> list[dict]:
-    wandb = shutil.which("wandb")
-    if wandb is None:
-        pytest.skip("the wandb command is not on PATH")
-    result = subprocess.run(
-        [wandb, "leet", "inspect", "--json", str(run_dir)], capture_output=True, text=True
-    )
+    """The offline run's records, through this interpreter's wandb (no PATH needed)."""
+    command = [sys.executable, "-m", "wandb", "leet", "inspect", "--json", str(run_dir)]
+    result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
 
@@ -94,3 +91,32 @@ def test_gan_run_records_its_sample_grid_and_loss_parts(tmp_path):
     assert items["val/samples._type"] == "images/separated"
     parts = {"train/d_loss", "train/d_loss_real", "train/d_loss_fake", "train/g_loss"}
     assert parts | {"train/d_real", "train/d_fake"} <= set(items)
+
+
+def run_record(wandb_dir) -> dict:
+    (record,) = [r["run"] for r in read_records(wandb_dir) if r.get("type") == "run"]
+    return record
+
+
+@pytest.mark.parametrize("ckpt_path", ["last", "file"])
+def test_continuing_from_a_checkpoint_continues_its_wandb_run(ckpt_path, tmp_path):
+    """`ckpt_path=last` in the run directory, or `ckpt_path=<file>` into a new directory:
+    either way the records go on in the checkpoint's wandb run (same id, marked resumed)."""
+    first_dir = tmp_path / "first"
+    overrides = fast_overrides(
+        "data.image_size=16",
+        "logger=wandb",
+        "test=false",
+        "+trainer.limit_train_batches=2",
+        "+trainer.limit_val_batches=1",
+    )
+    train(compose_config([*overrides, "trainer.max_epochs=1"], first_dir))
+    (first,) = (first_dir / "wandb").glob("offline-run-*")
+    checkpoint = first_dir / "checkpoints" / "last.ckpt"
+    second_dir = first_dir if ckpt_path == "last" else tmp_path / "second"
+    target = "last" if ckpt_path == "last" else str(checkpoint)
+    train(compose_config([*overrides, "trainer.max_epochs=2", f"ckpt_path={target}"], second_dir))
+    (second,) = [p for p in (second_dir / "wandb").glob("offline-run-*") if p != first]
+    record = run_record(second)
+    assert record["run_id"] == run_record(first)["run_id"]
+    assert record["resume"]
