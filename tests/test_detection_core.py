@@ -196,6 +196,17 @@ def test_detector_train_losses_and_eval_detections(make):
     assert all(len(result["boxes"]) <= NUM_CLASSES - 1 for result in single)
 
 
+@pytest.mark.parametrize("pool", ["roi_pool", "roi_align"])
+def test_fast_rcnn_trains_under_bf16_autocast_on_the_cpu(pool):
+    """`trainer.precision=bf16-mixed`: torchvision's CPU roi_pool has no bfloat16 kernel."""
+    net, channels, stride = make_backbone("nin", in_channels=1)
+    model = FastRCNN(net, channels, stride, NUM_CLASSES, fixed_proposals, pool_size=2, pool=pool)
+    images, targets = tiny_scenes()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        losses = model.train()(images, targets)
+    assert all(torch.isfinite(loss) for loss in losses.values())
+
+
 def test_rcnn_warps_each_proposal_from_the_image():
     images, _ = tiny_scenes()
     inside, background = torch.tensor([[6.0, 8, 22, 24]]), torch.tensor([[40.0, 0, 64, 16]])

@@ -8,6 +8,7 @@ SPP); (4) fully connected layers → softmax classifier + box regressor, trained
 It is faster than R-CNN because the convolutions are shared by all proposals.
 """
 
+import torch
 from torch import nn
 from torchvision.ops import roi_align, roi_pool
 
@@ -68,6 +69,9 @@ class FastRCNN(ProposalDetector):
         rois = rois_from_proposals(proposals).to(feature_map.dtype)
         # notes: each proposal mapped onto the feature map (× 1/stride) and pooled to a grid
         if self.pool == "roi_pool":
+            if feature_map.dtype == torch.bfloat16 and feature_map.device.type == "cpu":
+                # torchvision's CPU roi_pool has no bfloat16 kernel (trainer.precision=bf16-mixed)
+                feature_map, rois = feature_map.float(), rois.float()
             return roi_pool(feature_map, rois, self.pool_size, spatial_scale=1.0 / self.stride)
         return roi_align(
             feature_map,
