@@ -3,6 +3,7 @@ with tests/ on PYTHONPATH) to crash a run or check its ranks."""
 
 import os
 import signal
+import time
 
 import torch
 from lightning.pytorch import Callback
@@ -64,3 +65,18 @@ class RecordLastCheckpoint(Callback):
         if os.path.exists(self.path):
             checkpoint = torch.load(self.path, map_location="cpu", weights_only=True)
             self.epoch_in_last[trainer.current_epoch] = checkpoint["epoch"]
+
+
+class PauseAtEpoch(Callback):
+    """As `epoch` starts (in a run not resumed from a checkpoint), touch `marker` and wait up
+    to `seconds`, so that a test can requeue, signal or kill the job meanwhile."""
+
+    def __init__(self, marker: str, epoch: int = 1, seconds: float = 300):
+        self.marker, self.epoch, self.seconds = marker, epoch, seconds
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        if trainer.current_epoch == self.epoch and trainer.ckpt_path is None:
+            open(self.marker, "w").close()
+            deadline = time.monotonic() + self.seconds
+            while time.monotonic() < deadline:
+                time.sleep(0.2)

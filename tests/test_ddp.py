@@ -63,16 +63,21 @@ def test_ddp_cpu_trains_two_processes_with_synced_metrics(tmp_path):
     assert "MEMBER: 2/2" in result.stdout + result.stderr  # two ranks joined the group
     (run_dir,) = (tmp_path / "train" / "runs").iterdir()
     only_rank_zero_wrote(run_dir)
-    logged = last_metrics(run_dir)
     assert json.loads((run_dir / "result.json").read_text())["status"] == "completed"
+    assert_val_acc_is_over_the_whole_split(run_dir, tmp_path / "check")
 
-    # the logged val/acc is over the whole validation split (both ranks' halves): one process
-    # validating the same checkpoint on all of it gets the same number
-    cfg = compose_config(fast_overrides("logger=none"), tmp_path / "check")
+
+def assert_val_acc_is_over_the_whole_split(run_dir: Path, check_dir: Path, *data: str) -> None:
+    """The logged val/acc is over the whole validation split (both ranks' halves): one process
+    validating the same checkpoint on all of it (`data`: the run's data overrides) gets the
+    same number."""
+    logged = last_metrics(run_dir)
+    saved = model_from_checkpoint(run_dir / "checkpoints" / "last.ckpt")
+    cfg = compose_config(fast_overrides("logger=none", *data), check_dir)
     datamodule = build_datamodule(cfg)
     images, labels = datamodule.split("val")
     assert len(labels) % 2 == 0, "an odd split would be padded by one repeated image"
-    model = model_from_checkpoint(run_dir / "checkpoints" / "last.ckpt").eval()
+    model = saved.eval()
     with torch.no_grad():
         images, labels = datamodule.on_after_batch_transfer((images, labels), 0)
         predictions = model(images).argmax(dim=1)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from dlnotes.utils.slurm_resources import gpus_per_node, tasks_per_node
+
 
 def process_rank() -> int:
     """This process's global rank as the launcher (Lightning, torchrun, SLURM) set it; 0 alone."""
@@ -50,6 +52,9 @@ def register_resolvers() -> None:
         "if_set": lambda value, then, otherwise=None: then if value else otherwise,
         "on_rank_zero": on_rank_zero,
         "sweep_name": sweep_name,
+        # the slurm launcher's requests, from the trainer (utils/slurm_resources.py)
+        "slurm_tasks_per_node": tasks_per_node,
+        "slurm_gpus_per_node": gpus_per_node,
     }
     for name, resolver in resolvers.items():
         if not OmegaConf.has_resolver(name):
