@@ -7,7 +7,7 @@ from dlnotes.metrics.latent import LatentStatistics
 
 def test_codes_that_are_the_prior_are_at_distance_zero():
     metric = LatentStatistics(3)
-    metric.update(torch.zeros(10, 3), torch.ones(10, 3))
+    metric.update(torch.zeros(10, 3), torch.zeros(10, 3))  # μ = 0, log σ² = 0
     values = metric.compute()
     assert values["kl_per_dim"] == 0 and values["aggregate_kl"] == 0
     assert values["active_dims"] == 0 and values["z_var"] == 1
@@ -20,7 +20,7 @@ def test_batches_add_up_to_the_whole_split_and_match_sampled_codes():
     metric = LatentStatistics(2)
     for chunk in range(4):
         part = slice(chunk * 1000, (chunk + 1) * 1000)
-        metric.update(z_mean[part], z_stddev[part])
+        metric.update(z_mean[part], z_stddev[part].square().log())
     values = metric.compute()
 
     per_dim = torch.distributions.kl_divergence(

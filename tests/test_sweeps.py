@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
+from scipy import stats
 
 from conftest import CONF, ROOT
 from dlnotes.callbacks.sweep_summary import write_summary
@@ -167,3 +168,77 @@ def test_summary_lists_jobs_in_order_with_metrics_and_errors(tmp_path):
     assert "(every job: trainer=cpu)" in text
     assert "| 2 | seed=9 | failed |  |  | boom \\| bad | 2 |" in text
     assert summary_rows(tmp_path)[0]["error"] == "boom | bad"
+
+
+def test_seeds_are_grouped_into_arms_with_intervals_and_a_welch_test(tmp_path):
+    """Two arms × three seeds: per-arm n, mean, std, 95% CI (Student's t), and the second arm
+    against the first — here 0.10 apart with a spread of 0.01: outside the noise."""
+    accuracies = {"batchnorm": [0.95, 0.96, 0.97], "none": [0.85, 0.86, 0.87]}
+    job = 0
+    for norm, values in accuracies.items():
+        for seed, value in enumerate(values, start=1):
+            overrides = ["trainer=cpu", f"model.net.norm={norm}", f"seed={seed}"]
+            write_result(
+                tmp_path / str(job),
+                job,
+                "completed",
+                overrides=overrides,
+                monitored=value,
+                metrics={"test/acc": value},
+            )
+            job += 1
+    write_result(
+        tmp_path / "6",
+        6,
+        "failed",
+        overrides=["trainer=cpu", "model.net.norm=none", "seed=4"],
+        error="boom",
+    )
+    _, text = write_summary(tmp_path)
+    with open(tmp_path / "arms.csv") as file:
+        arms = {(row["metric"], row["arm"]): row for row in csv.DictReader(file)}
+    first, second = (
+        arms["val/acc", "model.net.norm=batchnorm"],
+        arms["val/acc", "model.net.norm=none"],
+    )
+    assert int(first["n"]) == int(second["n"]) == 3  # the failed job is left out
+    assert float(first["mean"]) == pytest.approx(0.96) and float(first["std"]) == pytest.approx(
+        0.01
+    )
+    half = stats.t.ppf(0.975, 2) * 0.01 / 3**0.5  # 4.303 × 0.01 / √3
+    assert float(first["ci_low"]) == pytest.approx(0.96 - half)
+    assert float(first["ci_high"]) == pytest.approx(0.96 + half)
+    assert float(second["difference"]) == pytest.approx(-0.10)
+    assert float(second["p_value"]) < 1e-3 and second["outside_noise"] == "True"
+    assert first["vs"] == "" and second["vs"] == "model.net.norm=batchnorm"
+    assert "| val/acc | model.net.norm=none | 3 | 0.86 | 0.01 |" in text
+
+
+def test_arms_within_the_noise_are_said_to_be(tmp_path):
+    for job, (arm, value) in enumerate(
+        [("a", 0.5), ("a", 0.7), ("a", 0.6), ("b", 0.55), ("b", 0.75), ("b", 0.6)]
+    ):
+        write_result(
+            tmp_path / str(job),
+            job,
+            "completed",
+            overrides=[f"model.x={arm}", f"seed={job}"],
+            monitored=value,
+        )
+    write_summary(tmp_path)
+    with open(tmp_path / "arms.csv") as file:
+        second = list(csv.DictReader(file))[1]
+    assert float(second["p_value"]) > 0.5 and second["outside_noise"] == "False"
+
+
+def test_a_sweep_without_repeated_seeds_has_no_arm_table(tmp_path):
+    for job, lr in enumerate([0.1, 0.01]):
+        write_result(
+            tmp_path / str(job),
+            job,
+            "completed",
+            overrides=[f"model.optimizer.lr={lr}"],
+            monitored=0.5,
+        )
+    _, text = write_summary(tmp_path)
+    assert not (tmp_path / "arms.csv").exists() and "Seeds grouped" not in text

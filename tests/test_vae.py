@@ -7,7 +7,7 @@ import torch
 from torch.distributions import Normal, kl_divergence
 
 from conftest import compose_config, composed_parts, fast_overrides, one_training_step
-from dlnotes.metrics.kl import kl_to_standard_normal
+from dlnotes.metrics.kl import kl_to_standard_normal, kl_to_standard_normal_from_log_var
 from dlnotes.metrics.reconstruction import ReconstructionVsMean
 from dlnotes.sample import sample
 from dlnotes.tasks.vae import generation_loss, reparameterize
@@ -139,4 +139,35 @@ def test_task_step_optimizes_generation_plus_beta_latent(beta, tmp_path):
     assert loss == pytest.approx(logged["train/loss_step"], rel=1e-6)
     assert loss == pytest.approx(generation + beta * latent, rel=1e-6), (
         f"loss {loss} is not generation {generation} + {beta} × latent {latent}"
+    )
+
+
+def test_latent_loss_from_the_log_variance_stays_finite_at_any_log_variance():
+    """Through σ = exp(½ log σ²), σ² underflows to 0 below log σ² ≈ −103 (float32) and the loss
+    becomes inf; from log σ² directly it is ½(μ² + σ² − log σ² − 1), finite, with finite
+    gradients."""
+    z_mean = torch.tensor([[0.5, -1.0, 0.0]])
+    moderate = torch.tensor([[-2.0, 0.0, 1.5]])
+    expected = kl_to_standard_normal(z_mean, torch.exp(0.5 * moderate))
+    torch.testing.assert_close(kl_to_standard_normal_from_log_var(z_mean, moderate), expected)
+    extreme = torch.tensor([[-150.0, -110.0, 60.0]], requires_grad=True)
+    assert torch.isinf(kl_to_standard_normal(z_mean, torch.exp(0.5 * extreme.detach())))
+    loss = kl_to_standard_normal_from_log_var(z_mean, extreme)
+    hand = 0.5 * (0.25 + 150 - 1) + 0.5 * (1 + 110 - 1) + 0.5 * (math.exp(60) - 60 - 1)
+    assert loss.item() == pytest.approx(hand, rel=1e-6)
+    loss.sum().backward()
+    assert torch.isfinite(extreme.grad).all()
+
+
+def test_task_step_is_finite_at_beta_zero_when_the_log_variance_underflows(tmp_path):
+    """The encoder's log σ² forced to −150: the step's losses stay finite (β = 0 used to give
+    0 × inf = NaN)."""
+    datamodule, model = composed_parts(["model=vae", "model.beta=0"], tmp_path)
+    model.encoder.register_forward_hook(
+        lambda module, inputs, output: (output[0], torch.full_like(output[1], -150.0))
+    )
+    logged, step = one_training_step(model, datamodule, tmp_path)
+    assert math.isfinite(float(step.outputs[0]["loss"]))
+    assert (
+        math.isfinite(logged["train/latent_loss_step"]) and logged["train/latent_loss_step"] > 1000
     )

@@ -4,7 +4,9 @@ Each job leaves a result.json in its directory (finished or failed). This Hydra 
 gathers them into summary.csv and summary.md, one row per job with its overrides, status,
 monitored and test metrics, and run directory: after each job (so a long sweep shows its
 progress, and a sweep stopped by a failed job keeps its table) and at the end, when it also
-prints the table.
+prints the table. When jobs differ only in `seed` (besides the compared settings), the seeds
+are grouped into arms: arms.csv and a second table in summary.md give each arm's n, mean, std
+and 95% confidence interval, and each arm against the first (`utils/seed_stats.py`).
 """
 
 import csv
@@ -17,6 +19,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from dlnotes.utils.job_result import RESULT_FILE, read_job_result
+from dlnotes.utils.seed_stats import arm_markdown, arm_table, group_by_arm, has_repeats
 
 log = logging.getLogger(__name__)
 
@@ -108,9 +111,16 @@ def write_summary(sweep_dir: Path) -> tuple[list[dict], str]:
     results = collect_results(sweep_dir)
     if not results:
         return [], ""
-    table = rows(results, metric_columns(results))
+    columns = metric_columns(results)
+    table = rows(results, columns)
     write_csv(table, sweep_dir / "summary.csv")
-    text = markdown(table, shared_overrides(results), sweep_dir)
+    common = shared_overrides(results)
+    text = markdown(table, common, sweep_dir)
+    arms = group_by_arm(results, common)
+    if has_repeats(arms):
+        by_arm = arm_table(arms, columns, _value)
+        write_csv(by_arm, sweep_dir / "arms.csv")
+        text += "\n" + arm_markdown(by_arm)
     _replace(sweep_dir / "summary.md", lambda file: file.write(text))
     return table, text
 

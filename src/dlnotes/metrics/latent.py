@@ -10,7 +10,7 @@ are drawn from.
 import torch
 from torchmetrics import Metric
 
-from dlnotes.metrics.kl import kl_diagonal_gaussian, kl_gaussian
+from dlnotes.metrics.kl import kl_diagonal_gaussian
 
 ACTIVE_KL = 0.01  # nats: a dimension whose average KL is below this carries no information
 
@@ -25,14 +25,15 @@ class LatentStatistics(Metric):
             zeros = torch.zeros(latent_dim, dtype=torch.float64)
             self.add_state(name, zeros, dist_reduce_fx="sum")
 
-    def update(self, z_mean: torch.Tensor, z_stddev: torch.Tensor) -> None:
-        z_mean, z_stddev = z_mean.double(), z_stddev.double()
+    def update(self, z_mean: torch.Tensor, z_log_var: torch.Tensor) -> None:
+        """A batch of the encoder's means and log-variances log σ²."""
+        z_mean, z_log_var = z_mean.double(), z_log_var.double()
         self.count += z_mean.shape[0]
         self.sum_mean += z_mean.sum(0)
         self.sum_mean_sq += z_mean.square().sum(0)
-        self.sum_var += z_stddev.square().sum(0)
-        zero, one = torch.zeros_like(z_mean), torch.ones_like(z_stddev)
-        self.sum_kl += kl_gaussian(z_mean, z_stddev, zero, one).sum(0)
+        self.sum_var += z_log_var.exp().sum(0)
+        # per dimension: KL(N(μ, σ²) ‖ N(0, 1)) = ½ (μ² + σ² − log σ² − 1)
+        self.sum_kl += 0.5 * (z_mean.square() + z_log_var.exp() - z_log_var - 1).sum(0)
 
     def kl_per_dimension(self) -> torch.Tensor:
         return self.sum_kl / self.count

@@ -1,8 +1,9 @@
 """Encoders and decoders for the VAE, convolutional and fully connected.
 
 notes: the encoder gives two vectors, a mean and a standard deviation. Here it outputs the
-mean and the log-variance; z_stddev = exp(log_var / 2) is positive by construction, and
-log(z_stddev²) in the latent loss is then log_var itself (no log of a tiny number).
+mean and the log-variance log σ²: z_stddev = exp(log_var / 2) is positive by construction,
+and the latent loss takes log(z_stddev²) as log_var itself, never as the log of a σ² that
+has underflowed to 0 (float32: below log σ² ≈ −103).
 The decoder returns logits; the image is sigmoid(logits), in [0, 1] like the data.
 """
 
@@ -13,15 +14,15 @@ from torch import nn
 
 
 class GaussianHead(nn.Module):
-    """features → (z_mean, z_stddev)."""
+    """features → (z_mean, z_log_var)."""
 
     def __init__(self, in_features: int, latent_dim: int):
         super().__init__()
         self.linear = nn.Linear(in_features, 2 * latent_dim)
 
     def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        z_mean, log_var = self.linear(h).chunk(2, dim=-1)
-        return z_mean, torch.exp(0.5 * log_var)
+        z_mean, z_log_var = self.linear(h).chunk(2, dim=-1)
+        return z_mean, z_log_var
 
 
 class ConvEncoder(nn.Module):

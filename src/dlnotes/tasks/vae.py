@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dlnotes.metrics.kl import kl_to_standard_normal
+from dlnotes.metrics.kl import kl_to_standard_normal_from_log_var
 from dlnotes.metrics.latent import LatentStatistics
 from dlnotes.metrics.reconstruction import ReconstructionVsMean
 from dlnotes.tasks.optim import build_optimizers
@@ -89,12 +89,13 @@ class VAETask(L.LightningModule):
         return torch.sigmoid(self.decoder(z))
 
     def _step(self, batch, stage: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The loss, and the encoder's z_mean and z_stddev for the batch."""
+        """The loss, and the encoder's z_mean and z_log_var (log σ²) for the batch."""
         images, _ = batch
-        z_mean, z_stddev = self.encoder(images)
+        z_mean, z_log_var = self.encoder(images)
+        z_stddev = torch.exp(0.5 * z_log_var)
         logits = self.decoder(reparameterize(z_mean, z_stddev))
         generation = generation_loss(logits, images, self.reconstruction)
-        latent = kl_to_standard_normal(z_mean, z_stddev)  # notes: latent_loss
+        latent = kl_to_standard_normal_from_log_var(z_mean, z_log_var)  # notes: latent_loss
         loss = (generation + self.beta * latent).mean()  # notes: loss = generation + latent
         values = {"loss": loss, "generation_loss": generation.mean(), "latent_loss": latent.mean()}
         if self.reconstruction == "bce":  # -ELBO = -log p(x|z) + KL, nats per image
@@ -106,21 +107,21 @@ class VAETask(L.LightningModule):
             on_epoch=True,
             sync_dist=True,  # under DDP the epoch means are over all ranks
         )
-        return loss, z_mean, z_stddev
+        return loss, z_mean, z_log_var
 
     def training_step(self, batch, batch_idx):
         return self._step(batch, "train")[0]
 
     def validation_step(self, batch, batch_idx):
-        _, z_mean, z_stddev = self._step(batch, "val")
-        self.val_latent.update(z_mean, z_stddev)
+        _, z_mean, z_log_var = self._step(batch, "val")
+        self.val_latent.update(z_mean, z_log_var)
         self.val_recon.update(self(batch[0]), batch[0])
         if batch_idx == 0:
             self.first_val_images = batch[0][:32]
 
     def test_step(self, batch, batch_idx):
-        _, z_mean, z_stddev = self._step(batch, "test")
-        self.test_latent.update(z_mean, z_stddev)
+        _, z_mean, z_log_var = self._step(batch, "test")
+        self.test_latent.update(z_mean, z_log_var)
         self.test_recon.update(self(batch[0]), batch[0])
 
     def _log_reconstruction(self, metric: ReconstructionVsMean, stage: str) -> None:
@@ -165,7 +166,7 @@ class VAETask(L.LightningModule):
         if tuple(image_shape) != self.image_shape:
             raise ValueError(f"nets built for {self.image_shape}, data gives {tuple(image_shape)}")
         with torch.no_grad():
-            z_mean, z_stddev = self.encoder(torch.zeros(2, *image_shape))
+            z_mean, _ = self.encoder(torch.zeros(2, *image_shape))
             out = self.decoder(z_mean)
         if tuple(out.shape[1:]) != tuple(image_shape) or z_mean.shape != (2, self.latent_dim):
             raise ValueError(
