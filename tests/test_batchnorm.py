@@ -91,3 +91,12 @@ def test_nin_with_notes_bn_loads_batchnorm_checkpoint():
     ref.eval()
     with torch.no_grad():
         torch.testing.assert_close(ours(x), ref(x), atol=1e-4, rtol=1e-4)
+
+
+def test_normalize_only_is_steps_one_to_three_without_gamma_and_beta():
+    layer = norm_layer("normalize_only", 4).train()
+    assert not list(layer.parameters())  # no γ, β to learn
+    x = torch.randn(8, 4, 5, 5) * 3 + 2
+    y = layer(x)
+    torch.testing.assert_close(y.mean((0, 2, 3)), torch.zeros(4), atol=1e-5, rtol=0)
+    torch.testing.assert_close(y.var((0, 2, 3), unbiased=False), torch.ones(4), atol=1e-3, rtol=0)

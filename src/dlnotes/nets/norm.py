@@ -1,11 +1,12 @@
 """Normalization choice shared by the nets: `norm=batchnorm` (torch's), `norm=notes_bn` (the
-notes' four steps, same state dict) or `norm=none`."""
+notes' four steps, same state dict), `norm=normalize_only` (steps 1–3 without γ and β) or
+`norm=none`."""
 
 from torch import nn
 
 from dlnotes.nets.batchnorm import NotesBatchNorm
 
-NORMS = ("batchnorm", "notes_bn", "none")
+NORMS = ("batchnorm", "notes_bn", "normalize_only", "none")
 
 
 def norm_layer(kind: str, num_features: int) -> nn.Module:
@@ -14,6 +15,9 @@ def norm_layer(kind: str, num_features: int) -> nn.Module:
         return nn.BatchNorm2d(num_features)
     if kind == "notes_bn":
         return NotesBatchNorm(num_features)
+    if kind == "normalize_only":
+        # notes, step 4 left out: no learned scale γ and shift β after normalizing
+        return nn.BatchNorm2d(num_features, affine=False)
     if kind == "none":
         return nn.Identity()
     raise ValueError(f"unknown norm {kind!r}: choose one of {', '.join(NORMS)}")

@@ -1,0 +1,64 @@
+"""What a claim compares: one number per job, and the verdict over the two arms' seeds."""
+
+import csv
+import math
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from dlnotes.utils.seed_stats import CONFIDENCE, welch
+
+
+def epoch_values(output_dir: Path, metric: str) -> list[float]:
+    """`metric` after each epoch, from the job's metrics.csv (the CSV logger)."""
+    path = Path(output_dir) / "metrics.csv"
+    if not path.is_file():
+        return []
+    with open(path) as file:
+        return [float(row[metric]) for row in csv.DictReader(file) if row.get(metric)]
+
+
+def max_epochs(output_dir: Path) -> int:
+    return int(OmegaConf.load(Path(output_dir) / ".hydra" / "config.yaml").trainer.max_epochs)
+
+
+def job_measure(result: dict, measure: dict) -> float:
+    """The claim's number for one job.
+
+    final: a metric at the end of training (nan if the job failed); gap: `metric` − `minus`
+    (e.g. train − validation accuracy); epochs_to: the first epoch (1-based) at which `metric`
+    reached `threshold`, and max_epochs + 1 if it never did (a failed job never did)."""
+    metrics = result.get("metrics") or {}
+    kind, metric = measure["kind"], measure["metric"]
+    if kind == "epochs_to":
+        values = (
+            epoch_values(result["output_dir"], metric) if result["status"] == "completed" else []
+        )
+        reached = [i + 1 for i, value in enumerate(values) if value >= measure["threshold"]]
+        return float(reached[0] if reached else max_epochs(result["output_dir"]) + 1)
+    if result["status"] != "completed" or metric not in metrics:
+        return math.nan
+    if kind == "gap":
+        return metrics[metric] - metrics[measure["minus"]]
+    return metrics[metric]
+
+
+def verdict(claimed: list[float], other: list[float], better: str) -> dict:
+    """Does the claimed arm beat the other beyond the seed-to-seed noise (Welch's t-test)?"""
+    claimed = [v for v in claimed if not math.isnan(v)]
+    other = [v for v in other if not math.isnan(v)]
+    test = welch(other, claimed)  # claimed − other
+    if test is None:
+        return {"verdict": "not resolved (fewer than 2 runs in an arm)"}
+    right_way = test.difference < 0 if better == "lower" else test.difference > 0
+    if not test.outside_noise:
+        word = "not resolved (within noise)"
+    else:
+        word = "holds" if right_way else "does not hold"
+    return {
+        "verdict": word,
+        "difference": test.difference,
+        "difference_ci": [test.low, test.high],
+        "p_value": test.p_value,
+        "confidence": CONFIDENCE,
+    }

@@ -1,0 +1,62 @@
+"""A claim file (`conf/claims/<name>.yaml`), read and checked."""
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from dlnotes.utils.errors import ConfigError
+
+CLAIMS_DIR = Path(__file__).resolve().parents[3] / "conf" / "claims"
+MEASURES = ("final", "epochs_to", "gap")
+
+
+@dataclass(frozen=True)
+class Arm:
+    name: str
+    overrides: list[str]
+
+
+@dataclass(frozen=True)
+class Claim:
+    name: str
+    title: str
+    notebook: str  # the notebook's words, quoted
+    translation: str
+    measure: dict  # {kind: final|epochs_to|gap, metric, threshold?, minus?}
+    better: str  # lower | higher: which way the measure is better
+    arms: list[Arm]  # the first arm is the one the notes say is better
+    seeds: list[int]
+    common: list[str]
+    scales: dict[str, dict]  # name → {overrides: [...], and any field to replace: seeds, lr_grid}
+    holds_when: str
+    lr_grid: list[float] = field(default_factory=list)  # each arm at its own best rate
+    tune_seed: int = 0
+    also: list[str] = field(default_factory=list)  # result metrics shown beside the measure
+
+    def at_scale(self, scale: str) -> "Claim":
+        """The claim as run at `scale`: "full" as written, else with the scale's overrides
+        appended and its fields (seeds, lr_grid) replacing the claim's."""
+        if scale == "full":
+            return self
+        changes = dict(self.scales[scale])
+        common = [*self.common, *changes.pop("overrides", [])]
+        return replace(self, common=common, **changes)
+
+
+def claim_names() -> list[str]:
+    return sorted(path.stem for path in CLAIMS_DIR.glob("*.yaml"))
+
+
+def load_claim(name: str) -> Claim:
+    path = CLAIMS_DIR / f"{name}.yaml"
+    if not path.is_file():
+        raise ConfigError(f"no claim {name!r}: choose one of {', '.join(claim_names())}")
+    raw = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    raw["arms"] = [Arm(arm["name"], list(arm["overrides"])) for arm in raw["arms"]]
+    claim = Claim(name=name, **raw)
+    if claim.measure["kind"] not in MEASURES or claim.better not in ("lower", "higher"):
+        raise ConfigError(f"{path}: measure.kind must be one of {MEASURES}, better lower|higher")
+    if len(claim.arms) != 2:
+        raise ConfigError(f"{path}: a claim compares two arms, it has {len(claim.arms)}")
+    return claim

@@ -1,0 +1,198 @@
+"""The notes' claims as data: every claim runs end to end at its smoke scale through the
+command users type, and the measure, the verdict and the report are checked on known values."""
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT, compose_config, subprocess_env
+from dlnotes.claims import report as report_module
+from dlnotes.claims import run as run_module
+from dlnotes.claims.measure import job_measure, verdict
+from dlnotes.claims.spec import claim_names, load_claim
+from dlnotes.utils.errors import ConfigError
+
+CLAIMS = claim_names()
+
+
+def test_there_are_claims_and_each_quotes_the_notebook():
+    notebook = ROOT.parent / "shared" / "seeds" / "000_6ba6ad652df2645b.txt"
+    text = notebook.read_text() if notebook.is_file() else None
+    assert {"bn", "bn_gamma_beta", "nin_head"} <= set(CLAIMS)
+    for name in CLAIMS:
+        claim = load_claim(name)
+        assert claim.notebook and claim.translation and claim.holds_when
+        if text is not None:  # the quote is the notebook's own words (… marks a cut)
+            for part in claim.notebook.split("……"):
+                assert part.strip() in text, (name, part)
+
+
+@pytest.mark.parametrize("name", CLAIMS)
+@pytest.mark.parametrize("scale", ["full", "smoke"])
+def test_every_arm_composes(name, scale, tmp_path):
+    claim = load_claim(name).at_scale(scale)
+    for arm in claim.arms:
+        cfg = compose_config([*claim.common, *arm.overrides, "seed=1"], tmp_path)
+        assert cfg.model is not None
+
+
+@pytest.mark.parametrize("name", CLAIMS)
+def test_each_claim_runs_at_smoke_scale(name, tmp_path):
+    command = [
+        sys.executable,
+        "-m",
+        "dlnotes.claims",
+        "run",
+        name,
+        "scale=smoke",
+        f"out={tmp_path}",
+    ]
+    done = subprocess.run(
+        command, capture_output=True, text=True, cwd=ROOT, env=subprocess_env(), timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = json.loads((tmp_path / f"{name}.json").read_text())
+    assert record["scale"] == "smoke" and record["commit"] and record["machine"]
+    for arm in record["arms"]:
+        assert arm["n"] == 2 and arm["failed"] == 0 and arm["parameters"] > 0
+        assert all(not math.isnan(value) for value in arm["values"])
+    assert record["comparison"]["verdict"].startswith(("holds", "does not hold", "not resolved"))
+
+
+def test_unknown_claim_and_scale_are_one_line_errors():
+    for args in (["run", "nope"], ["run", "bn", "scale=huge"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "dlnotes.claims", *args],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        assert done.returncode == 1 and done.stderr.startswith("error: ")
+        assert len(done.stderr.strip().splitlines()) == 1
+
+
+# --- measures and verdicts on known values ----------------------------------------------------
+
+
+def fake_job(tmp_path, accuracies, status="completed", max_epochs=4, **metrics):
+    job = tmp_path / f"job{len(list(tmp_path.iterdir()))}"
+    (job / ".hydra").mkdir(parents=True)
+    (job / ".hydra" / "config.yaml").write_text(f"trainer:\n  max_epochs: {max_epochs}\n")
+    rows = ["epoch,val/acc"] + [f"{i},{a}" for i, a in enumerate(accuracies)]
+    (job / "metrics.csv").write_text("\n".join(rows) + "\n")
+    return {"output_dir": str(job), "status": status, "metrics": metrics}
+
+
+def test_epochs_to_a_threshold_is_one_based_and_never_is_max_epochs_plus_one(tmp_path):
+    measure = {"kind": "epochs_to", "metric": "val/acc", "threshold": 0.98}
+    assert job_measure(fake_job(tmp_path, [0.9, 0.985, 0.99]), measure) == 2
+    assert job_measure(fake_job(tmp_path, [0.5, 0.6]), measure) == 5
+    assert job_measure(fake_job(tmp_path, [0.99], status="failed"), measure) == 5
+
+
+def test_gap_and_final_measures(tmp_path):
+    job = fake_job(tmp_path, [], **{"train/acc": 0.99, "val/acc": 0.95})
+    gap = {"kind": "gap", "metric": "train/acc", "minus": "val/acc"}
+    assert job_measure(job, gap) == pytest.approx(0.04)
+    assert job_measure(job, {"kind": "final", "metric": "val/acc"}) == 0.95
+    assert math.isnan(
+        job_measure({**job, "status": "failed"}, {"kind": "final", "metric": "val/acc"})
+    )
+
+
+def test_verdicts():
+    assert verdict([2, 2, 3], [6, 7, 7], better="lower")["verdict"] == "holds"
+    assert verdict([6, 7, 7], [2, 2, 3], better="lower")["verdict"] == "does not hold"
+    assert verdict([0.5, 0.7, 0.6], [0.55, 0.75, 0.6], "higher")["verdict"].startswith(
+        "not resolved"
+    )
+    result = verdict([0.9, 0.91, 0.92], [0.8, 0.81, 0.82], "higher")
+    assert result["difference"] == pytest.approx(0.1) and result["p_value"] < 0.01
+    low, high = result["difference_ci"]
+    assert low < 0.1 < high
+
+
+def test_each_arm_gets_its_own_best_rate(monkeypatch, tmp_path):
+    """The tuning sweep's learning rates ranked by the measure (failed: last)."""
+    claim = load_claim("bn")
+    scores = {0.003: 6, 0.01: 3, 0.03: 3, 0.1: math.nan}
+
+    def fake_sweep(overrides, sweep_dir):
+        return [{"overrides": [f"model.optimizer.lr={lr}"], "score": s} for lr, s in scores.items()]
+
+    monkeypatch.setattr(run_module, "sweep", fake_sweep)
+    monkeypatch.setattr(run_module, "job_measure", lambda result, measure: result["score"])
+    rate, tuning = run_module.best_rate(claim, claim.arms[0], [], tmp_path)
+    assert rate == 0.01 and tuning[0.003] == 6  # the tie 0.01 / 0.03 goes to the smaller
+
+
+def test_report_writes_the_claims_part_of_the_notes_from_the_records(tmp_path, monkeypatch):
+    records, notes = tmp_path / "claims", tmp_path / "notes.md"
+    records.mkdir()
+    notes.write_text("# Notes\n\nIntro.\n\n## Earlier section\n\nkept\n")
+    record = {
+        "claim": "bn",
+        "scale": "full",
+        "overrides": ["model=nin"],
+        "date": "2026-11-30",
+        "commit": "abc1234",
+        "machine": "x86_64, 2 CPU cores",
+        "wall_s": 600.0,
+        "arms": [
+            {
+                "name": "BN",
+                "overrides": ["model.net.norm=batchnorm"],
+                "lr": 0.03,
+                "tuning": {"0.01": 3, "0.03": 2},
+                "parameters": 1000,
+                "values": [2.0, 2.0, 3.0],
+                "also": {"val/acc": [0.99, 0.99, 0.98]},
+                "n": 3,
+                "mean": 2.333,
+                "ci": [0.9, 3.8],
+            },
+            {
+                "name": "no BN",
+                "overrides": ["model.net.norm=none"],
+                "lr": 0.01,
+                "tuning": {},
+                "parameters": 1100,
+                "values": [6.0, 7.0, 7.0],
+                "also": {},
+                "n": 3,
+                "mean": 6.667,
+                "ci": [5.2, 8.1],
+            },
+        ],
+        "comparison": {
+            "verdict": "holds",
+            "difference": -4.333,
+            "difference_ci": [-6.0, -2.7],
+            "p_value": 0.004,
+            "confidence": 0.95,
+        },
+    }
+    (records / "bn.json").write_text(json.dumps(record))
+    report_module.report(records, notes)
+    text = notes.read_text()
+    assert text.index("Intro.") < text.index(report_module.BEGIN) < text.index("## Earlier")
+    assert "kept" in text and "**Verdict: holds.** Measured 2026-11-30 at commit abc1234" in text
+    assert "| BN | `model.net.norm=batchnorm` | 1,000 | 0.03 (of 0.01, 0.03) | 3 |" in text
+    assert "Not run yet: `python -m dlnotes.claims run nin_head`" in text
+    assert (tmp_path / "figures" / "claim_bn.png").is_file()
+    report_module.report(records, notes)  # again: the generated part is replaced, not added
+    assert notes.read_text() == text
+
+
+def test_a_claim_file_must_compare_two_arms(monkeypatch, tmp_path):
+    (tmp_path / "three.yaml").write_text(
+        (ROOT / "conf/claims/bn.yaml")
+        .read_text()
+        .replace("arms:\n", "arms:\n  - {name: c, overrides: []}\n")
+    )
+    monkeypatch.setattr("dlnotes.claims.spec.CLAIMS_DIR", tmp_path)
+    with pytest.raises(ConfigError, match="two arms"):
+        load_claim("three")
