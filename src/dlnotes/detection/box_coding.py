@@ -1,6 +1,8 @@
 """R-CNN's bounding-box regression targets (Girshick et al. 2014, appendix C).
 
-notes: a proposal P (center px, py, size pw, ph) is moved towards its ground truth G by
+notes: "对于属于某一特征的候选框，用回归器进一步调整其位置" (a regressor further adjusts the
+position of each proposal of a class); the notebook gives no formula. The paper's: a proposal
+P (center px, py, size pw, ph) is moved towards its ground truth G by
 tx = (gx − px)/pw, ty = (gy − py)/ph, tw = log(gw/pw), th = log(gh/ph): the shift is relative to
 the proposal's size and the scale is a log ratio, so the targets do not depend on the box size.
 Fast R-CNN and torchvision multiply them by weights (10, 10, 5, 5) so that they have roughly
@@ -32,7 +34,8 @@ def encode(
     px, py, pw, ph = centers_sizes(proposals)
     gx, gy, gw, gh = centers_sizes(gt)
     wx, wy, ww, wh = weights
-    # notes: tx = (gx − px)/pw, ty = (gy − py)/ph, tw = log(gw/pw), th = log(gh/ph)
+    # R-CNN paper, appendix C: tx = (gx − px)/pw, ty = (gy − py)/ph,
+    # tw = log(gw/pw), th = log(gh/ph)
     tx = wx * (gx - px) / pw
     ty = wy * (gy - py) / ph
     tw = ww * torch.log(gw / pw)
@@ -55,7 +58,7 @@ def decode(
     tx, ty, tw, th = deltas.unbind(-1)
     tw = (tw / ww).clamp(max=scale_clamp)  # exp of a huge tw would overflow
     th = (th / wh).clamp(max=scale_clamp)
-    # notes: ĝx = pw·tx + px, ĝy = ph·ty + py, ĝw = pw·exp(tw), ĝh = ph·exp(th)
+    # R-CNN paper, appendix C: ĝx = pw·tx + px, ĝy = ph·ty + py, ĝw = pw·exp(tw), ĝh = ph·exp(th)
     cx = pw * tx / wx + px
     cy = ph * ty / wy + py
     w = pw * torch.exp(tw)

@@ -9,16 +9,18 @@ from torchvision.ops import batched_nms, box_iou, clip_boxes_to_image, remove_sm
 
 from dlnotes.detection.box_coding import FAST_RCNN_WEIGHTS, Weights, decode, encode
 
-FG_IOU = 0.5  # notes: IoU ≥ 0.5 with a ground truth → that object's class (R-CNN, Fast R-CNN)
-BG_IOU_LOW = 0.1  # notes: IoU in [0.1, 0.5) → background (Fast R-CNN's hard-negative range)
+FG_IOU = 0.5  # Fast R-CNN paper (Girshick 2015, §2.3): IoU ≥ 0.5 → that object's class
+BG_IOU_LOW = 0.1  # Fast R-CNN paper, §2.3: IoU in [0.1, 0.5) → background
 
 
 class DetectionHead(nn.Module):
     """Pooled or warped proposal features → (class logits (P, C), box deltas (P, 4·C)).
 
-    notes: two fully connected layers (fc6, fc7), then two sibling outputs — a softmax
-    classifier over the C classes (background included) and a class-specific box regressor
-    giving 4 deltas per class. Input features of any shape (P, ...) are flattened.
+    notes: "分类+回归" (classification + regression) on each proposal's features. As the Fast
+    R-CNN paper (§2.1) builds it: two fully connected layers (fc6, fc7), then two sibling
+    outputs — a softmax classifier over the C classes (background included) and a
+    class-specific box regressor giving 4 deltas per class. Input features of any shape (P, ...)
+    are flattened.
     """
 
     def __init__(self, in_features: int, num_classes: int, hidden: int = 256, dropout: float = 0.0):
@@ -66,11 +68,11 @@ def assign_labels(
     else:
         best_iou, matched = box_iou(proposals, gt_boxes).max(dim=1)
     labels = torch.full_like(matched, -1)
-    # notes: IoU ≥ 0.5 → foreground, labelled with the matched object's class
+    # Fast R-CNN paper, §2.3: IoU ≥ 0.5 → foreground, labelled with the matched object's class
     foreground = best_iou >= fg_iou
     if len(gt_boxes):
         labels[foreground] = gt_labels[matched[foreground]].to(labels.dtype)
-    # notes: IoU in [0.1, 0.5) → background (label 0); below 0.1 → ignored
+    # Fast R-CNN paper, §2.3: IoU in [0.1, 0.5) → background (label 0); below 0.1 → ignored
     background = (best_iou >= bg_iou_low) & ~foreground
     if not background.any():
         background = ~foreground
@@ -91,9 +93,10 @@ def sample_proposals(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One image's training RoIs: (proposals (S, 4), labels (S,), regression targets (S, 4)).
 
-    notes: Fast R-CNN's mini-batch — 64 RoIs per image, at most 25% foreground (IoU ≥ 0.5), the
-    rest background (IoU in [0.1, 0.5)), each drawn at random. Targets are `encode`d against
-    the matched ground truth (meaningful only for foreground RoIs, which alone are regressed).
+    Fast R-CNN paper, §2.3: the mini-batch — 64 RoIs per image, at most 25% foreground
+    (IoU ≥ 0.5), the rest background (IoU in [0.1, 0.5)), each drawn at random. Targets are
+    `encode`d against the matched ground truth (meaningful only for foreground RoIs, which
+    alone are regressed).
     """
     labels, matched = assign_labels(proposals, gt_boxes, gt_labels, fg_iou, bg_iou_low)
     fg = torch.nonzero(labels > 0).squeeze(1)
@@ -120,9 +123,9 @@ def losses(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(classification loss, box regression loss) over the RoIs of a batch, torchvision-style.
 
-    notes: multi-task loss L = L_cls(p, u) + [u ≥ 1]·L_loc(t^u, v) — cross-entropy over all
-    RoIs, smooth L1 between the true class's deltas and the targets on foreground RoIs only,
-    summed and divided by the number of RoIs.
+    Fast R-CNN paper, eq. 1: multi-task loss L = L_cls(p, u) + [u ≥ 1]·L_loc(t^u, v) —
+    cross-entropy over all RoIs, smooth L1 between the true class's deltas and the targets on
+    foreground RoIs only, summed and divided by the number of RoIs.
     """
     if labels.numel() == 0:  # no RoI at all: zero losses that keep the graph
         zero = class_logits.sum() * 0 + box_deltas.sum() * 0
@@ -156,7 +159,7 @@ def postprocess(
         proposals = [proposals]
     counts = [len(p) for p in proposals]
     num_classes = class_logits.shape[-1]
-    # notes: softmax class probabilities, and each class's own regressed box
+    # notes: classification + regression; each class's own regressed box (Fast R-CNN paper)
     scores = F.softmax(class_logits, dim=-1)
     boxes = decode(box_deltas.reshape(-1, num_classes, 4), torch.cat(proposals)[:, None], weights)
     boxes = clip_boxes_to_image(boxes, image_size)
@@ -187,6 +190,6 @@ def image_detections(
     boxes, scores, labels = boxes[keep], scores[keep], labels[keep]
     keep = remove_small_boxes(boxes, min_size=1e-2)
     boxes, scores, labels = boxes[keep], scores[keep], labels[keep]
-    # notes: non-maximum suppression per class, then the best detections_per_img
+    # R-CNN paper, §2.2: non-maximum suppression per class, then the best detections_per_img
     keep = batched_nms(boxes, scores, labels, nms_thresh)[:detections_per_img]
     return {"boxes": boxes[keep], "labels": labels[keep], "scores": scores[keep]}

@@ -1,8 +1,10 @@
-"""The notebook's fully connected GAN: one hidden layer in each net.
+"""A fully connected GAN: one hidden layer in each net.
 
-notes: generator z → hidden (leaky ReLU) → one value per pixel → sigmoid; discriminator
-flatten → hidden (leaky ReLU) → one logit. The sigmoid stays out of the discriminator: the
-losses take logits (BCE with logits is the numerically stable form).
+The notebook gives the GAN's losses and its two optimizers, not the nets. These follow the
+original GAN's multilayer perceptrons (Goodfellow et al. 2014) with leaky ReLU (as in Radford
+et al. 2016): generator z → hidden (leaky ReLU) → one value per pixel → sigmoid; discriminator
+flatten → hidden (leaky ReLU) → one logit. The sigmoid stays out of the discriminator, as in the
+notes' code: the losses take logits (`sigmoid_cross_entropy_with_logits`, d_logits_real/fake).
 """
 
 import math

@@ -71,7 +71,8 @@ class ConvDecoder(nn.Module):
 
 
 class MLPEncoder(nn.Module):
-    """Flatten → hidden layer → Gaussian head (the notebook's fully connected encoder)."""
+    """Flatten → hidden layer → Gaussian head: a fully connected encoder as in Kingma &
+    Welling 2014 (appendix C; the notebook gives only the two output vectors)."""
 
     def __init__(self, image_shape, latent_dim: int = 16, hidden: int = 512):
         super().__init__()
