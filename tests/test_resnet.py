@@ -227,3 +227,45 @@ def test_zero_init_residual_makes_every_block_start_as_identity_plus_relu():
     x = torch.rand(2, 256, 8, 8)
     identity_block = net.stage2[1]
     torch.testing.assert_close(identity_block(x), torch.relu(x))
+
+
+# --- the notes' own build ---------------------------------------------------------------------
+
+
+def test_both_readings_of_the_notes_stage5_filters():
+    """[512, 512, 2048] (default: the course's summary) vs the notes' written [256, 256, 2048]
+    for stage 5's identity blocks: 23,520,326 vs 17,882,182 parameters at 64×64, 6 classes
+    (each identity block: 2048·512 + 9·512² + 512·2048 weights against 2048·256 + 9·256² +
+    256·2048, and 2·(512 + 512) against 2·(256 + 256) BN parameters)."""
+    default = ResNet50(num_classes=6, pool="avg2x2")
+    written = ResNet50(num_classes=6, pool="avg2x2", stage5_identity_filters=[256, 256, 2048])
+    assert count_params(default) == 23_520_326
+    per_block = (2048 * 512 + 9 * 512**2 + 512 * 2048 + 4 * 512) - (
+        2048 * 256 + 9 * 256**2 + 256 * 2048 + 4 * 256
+    )
+    assert count_params(written) == 23_520_326 - 2 * per_block == 17_882_182
+    assert written.stage5[1].main_path.res5b_branch2a.out_channels == 256
+    assert written(torch.zeros(2, 3, 64, 64)).shape == (2, 6)
+
+
+def test_glorot_uniform_init_is_seeded_and_bounded():
+    a = ResNet50(num_classes=6, init="glorot_uniform", init_seed=0)
+    b = ResNet50(num_classes=6, init="glorot_uniform", init_seed=0)
+    assert torch.equal(a.conv1.weight, b.conv1.weight) and torch.equal(a.fc.weight, b.fc.weight)
+    fan_in, fan_out = 3 * 7 * 7, 64 * 7 * 7
+    bound = (6 / (fan_in + fan_out)) ** 0.5  # Glorot & Bengio 2010
+    assert a.conv1.weight.abs().max() <= bound and a.conv1.weight.abs().max() > 0.9 * bound
+    assert not torch.equal(
+        a.conv1.weight, ResNet50(init="glorot_uniform", init_seed=1).conv1.weight
+    )
+
+
+def test_notes_experiment_composes_for_six_digit_classes(tmp_path):
+    from conftest import compose_config, composed_parts
+
+    cfg = compose_config(["experiment=resnet50_notes"], tmp_path)
+    assert cfg.model.net.pool == "avg2x2" and cfg.model.net.init == "glorot_uniform"
+    datamodule, model = composed_parts(["experiment=resnet50_notes"], tmp_path)
+    images, labels = datamodule.split("train")
+    assert images.shape[1:] == (1, 64, 64) and set(labels.tolist()) == set(range(6))
+    assert model(images[:2]).shape == (2, 6)

@@ -29,10 +29,12 @@ class DigitsDataModule(InMemoryDataModule):
         val_fraction: float = 0.1,
         test_fraction: float = 0.2,
         split_seed: int = 0,
+        classes: list[int] | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.image_size = image_size
+        self.classes = sorted(int(c) for c in classes) if classes else list(range(10))
         self.fractions = {"val": val_fraction, "test": test_fraction}
         self.split_seed = split_seed
 
@@ -44,12 +46,16 @@ class DigitsDataModule(InMemoryDataModule):
             images = F.interpolate(images, size=size, mode="bilinear", align_corners=False)
             images = images.clamp_(0, 1)
         labels = torch.from_numpy(digits.target).long()
+        if self.classes != list(range(10)):  # a subset, labelled 0..k-1 in the given order
+            keep = torch.isin(labels, torch.tensor(self.classes))
+            images, labels = images[keep], labels[keep]
+            labels = torch.searchsorted(torch.tensor(self.classes), labels)
         parts = random_split_indices(len(labels), self.fractions, self.split_seed)
         return {name: (images[idx], labels[idx]) for name, idx in parts.items()}
 
     @property
     def num_classes(self) -> int:
-        return 10
+        return len(self.classes)
 
     @property
     def image_shape(self) -> tuple[int, int, int]:

@@ -21,6 +21,7 @@ from dlnotes.nets.norm import conv_bias, norm_layer
 
 POOLS = ("global", "avg2x2")
 VARIANTS = ("notes", "torchvision")
+INITS = ("kaiming", "glorot_uniform")
 
 # notes: stages 2–5 as (filters [F1, F2, F3], stride of the conv block, number of identity blocks)
 STAGES = {
@@ -29,6 +30,12 @@ STAGES = {
     4: ([256, 256, 1024], 2, 5),
     5: ([512, 512, 2048], 2, 2),
 }
+# notes: "The 2 identity blocks use three set of filters of size [256, 256, 2048]" for stage 5,
+# while its conv block uses [512, 512, 2048]. Every other stage's identity blocks repeat their
+# conv block's filters, and the course's own summary (23,600,006 parameters) counts [512, 512,
+# 2048]: most likely a typo, so [512, 512, 2048] is the default and the written [256, 256, 2048]
+# is `stage5_identity_filters=[256,256,2048]` (parameter counts of both in tests/test_resnet.py).
+NOTES_STAGE5_IDENTITY_FILTERS = [256, 256, 2048]
 BLOCK_LETTERS = "abcdef"
 
 
@@ -145,12 +152,14 @@ class ConvBlock(nn.Module):
         return self.relu(self.main_path(x) + self.shortcut(x))
 
 
-def make_stage(stage: int, in_ch: int, norm: str, variant: str) -> nn.Sequential:
+def make_stage(
+    stage: int, in_ch: int, norm: str, variant: str, identity_filters: list[int] | None = None
+) -> nn.Sequential:
     """notes: one conv block (letter a) followed by identity blocks (letters b, c, ...)."""
     filters, stride, identities = STAGES[stage]
     blocks = [ConvBlock(f"{stage}a", in_ch, filters, stride, norm=norm, variant=variant)]
     for letter in BLOCK_LETTERS[1 : identities + 1]:
-        blocks.append(IdentityBlock(f"{stage}{letter}", filters, norm=norm))
+        blocks.append(IdentityBlock(f"{stage}{letter}", identity_filters or filters, norm=norm))
     return nn.Sequential(*blocks)
 
 
@@ -173,8 +182,13 @@ class ResNet50(nn.Module):
         variant: str = "notes",
         norm: str = "batchnorm",
         zero_init_residual: bool = False,
+        init: str = "kaiming",
+        init_seed: int | None = None,
+        stage5_identity_filters: list[int] | None = None,
     ):
         super().__init__()
+        if init not in INITS:
+            raise ValueError(f"unknown init {init!r}: choose one of {', '.join(INITS)}")
         if pool not in POOLS:
             raise ValueError(f"unknown pool {pool!r}: choose one of {', '.join(POOLS)}")
         if variant not in VARIANTS:
@@ -184,6 +198,7 @@ class ResNet50(nn.Module):
         self.variant = variant
         self.norm = norm
         self.zero_init_residual = zero_init_residual
+        self.init, self.init_seed = init, init_seed
 
         # notes: stage 1 — ZeroPadding2D(3), then conv1 7×7/2 with 64 filters (valid padding);
         # torchvision pads inside the conv instead (padding=3), which is the same thing
@@ -206,7 +221,8 @@ class ResNet50(nn.Module):
         self.stage2 = make_stage(2, 64, norm, variant)
         self.stage3 = make_stage(3, 256, norm, variant)
         self.stage4 = make_stage(4, 512, norm, variant)
-        self.stage5 = make_stage(5, 1024, norm, variant)
+        identity_filters = list(stage5_identity_filters) if stage5_identity_filters else None
+        self.stage5 = make_stage(5, 1024, norm, variant, identity_filters)
 
         # notes: AveragePooling2D((2, 2), name="avg_pool") — the 2×2 stage-5 map of a 64×64 input
         self.avg_pool = nn.AdaptiveAvgPool2d(1) if pool == "global" else nn.AvgPool2d(2)
@@ -215,10 +231,22 @@ class ResNet50(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Kaiming normal (fan_out, ReLU) for convs, BN weight 1 and bias 0, as torchvision."""
+        """Kaiming normal (fan_out, ReLU) for convs, as torchvision; or `init="glorot_uniform"`
+        for convs and fc, as the course's Keras code builds every layer
+        (`kernel_initializer=glorot_uniform(seed=0)`), drawn from `init_seed`. BN weight 1 and
+        bias 0, conv biases 0."""
+        generator = (
+            torch.Generator().manual_seed(self.init_seed) if self.init_seed is not None else None
+        )
         for module in self.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            if isinstance(module, nn.Conv2d | nn.Linear) and self.init == "glorot_uniform":
+                nn.init.xavier_uniform_(module.weight, generator=generator)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(
+                    module.weight, mode="fan_out", nonlinearity="relu", generator=generator
+                )
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
             elif isinstance(module, nn.BatchNorm2d):
