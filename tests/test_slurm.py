@@ -15,34 +15,17 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
+from test_ddp import TINY as DDP_TINY
 from test_ddp import assert_val_acc_is_over_the_whole_split, only_rank_zero_wrote
+from test_resume import RUN as RESUMED_RUN
 
 from conftest import ROOT, compose_config, fast_overrides, subprocess_env
 from dlnotes.train import train
 
 PARTITION = os.environ.get("DLNOTES_SLURM_PARTITION", "debug")
-TINY = [
-    "data.image_size=16",
-    "logger=csv",
-    "trainer.max_epochs=1",
-    "+trainer.limit_train_batches=3",
-    "+trainer.limit_test_batches=2",
-    "callbacks.progress_bar=null",
-    "callbacks.model_summary=null",
-]
-# three epochs, deterministic, so a requeued run can be compared with an uninterrupted one
-RESUMABLE = [
-    "data.image_size=16",
-    "trainer.deterministic=true",
-    "trainer.max_epochs=3",
-    "+trainer.limit_train_batches=5",
-    "+trainer.limit_val_batches=3",
-    "+trainer.limit_test_batches=3",
-    "data.batch_size=16",
-    "callbacks.progress_bar=null",
-    "callbacks.model_summary=null",
-    "logger=csv",
-]
+# test_ddp's tiny run on any trainer, and test_resume's run that a requeue must not change
+TINY = [*DDP_TINY[1:], "data.image_size=16"]
+RESUMABLE = [o for o in RESUMED_RUN if o != "trainer=cpu"] + ["data.image_size=16", "logger=csv"]
 COMPARED = ("train/loss_epoch", "val/loss", "val/acc", "test/loss", "test/acc")
 
 

@@ -77,6 +77,11 @@ def draw(sweep_dir: Path, metrics: list[str], name: str = "curves", threshold=No
         final = values[-1] if values else None
         row = f"| {label} | {final:.4f} | {best:.4f} |"
         lines.append(row + (f" {reached or 'not reached'} |" if reach else ""))
+    return save(figure, axes, lines, sweep_dir, name)
+
+
+def save(figure, axes, lines: list[str], sweep_dir: Path, name: str) -> str:
+    """<name>.png and <name>.md in the sweep directory; returns the table."""
     axes[0][0].legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(sweep_dir / f"{name}.png", dpi=120)
@@ -132,13 +137,7 @@ def draw_arms(sweep_dir: Path, arms: dict, metrics: list[str], name: str, thresh
             ]
             row += " " + ", ".join(str(r or "not reached") for r in reached) + " |"
         lines.append(row)
-    axes[0][0].legend(fontsize=8)
-    figure.tight_layout()
-    figure.savefig(sweep_dir / f"{name}.png", dpi=120)
-    plt.close(figure)
-    table = "\n".join(lines) + "\n"
-    (sweep_dir / f"{name}.md").write_text(table)
-    return table
+    return save(figure, axes, lines, sweep_dir, name)
 
 
 class SweepFigure(Callback):
