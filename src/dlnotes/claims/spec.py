@@ -53,6 +53,9 @@ def load_claim(name: str) -> Claim:
     if not path.is_file():
         raise ConfigError(f"no claim {name!r}: choose one of {', '.join(claim_names())}")
     raw = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    for arm in raw["arms"]:  # e.g. an unquoted "a, b" in a YAML flow mapping splits the name
+        if set(arm) != {"name", "overrides"}:
+            raise ConfigError(f"{path}: an arm has name and overrides, got {sorted(arm)}")
     raw["arms"] = [Arm(arm["name"], list(arm["overrides"])) for arm in raw["arms"]]
     claim = Claim(name=name, **raw)
     if claim.measure["kind"] not in MEASURES or claim.better not in ("lower", "higher"):
