@@ -5,6 +5,7 @@ import json
 import math
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 
@@ -127,6 +128,8 @@ def test_each_arm_gets_its_own_best_rate(monkeypatch, tmp_path):
     monkeypatch.setattr(run_module, "job_measure", lambda result, measure: result["score"])
     rate, tuning = run_module.best_rate(claim, claim.arms[0], [], tmp_path)
     assert rate == 0.01 and tuning[0.003] == 6  # the tie 0.01 / 0.03 goes to the smaller
+    higher = replace(claim, tune_on={"kind": "final", "metric": "val/acc", "better": "higher"})
+    assert run_module.best_rate(higher, claim.arms[0], [], tmp_path)[0] == 0.003
 
 
 def test_report_writes_the_claims_part_of_the_notes_from_the_records(tmp_path, monkeypatch):

@@ -89,6 +89,7 @@ def section(claim, record: dict, figure_path: str) -> str:
         lr = number(arm["lr"]) if arm["lr"] is not None else "config"
         if arm.get("tuning"):
             lr += " (of " + ", ".join(number(float(k)) for k in arm["tuning"]) + ")"
+            lr += f" by {claim.tune_on['metric']}" if claim.tune_on else ""
         params = f"{arm['parameters']:,}" if arm.get("parameters") else "n/a"
         lines.append(
             f"| {arm['name']} | `{' '.join(arm['overrides'])}` | {params} | {lr} | {arm['n']} | "

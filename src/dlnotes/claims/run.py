@@ -46,17 +46,19 @@ def slug(text: str) -> str:
 
 
 def best_rate(claim: Claim, arm, overrides: list[str], out: Path) -> tuple[float, dict]:
-    """The grid's learning rate with the best measure on the tuning seed (ties: the smaller)."""
+    """The grid's learning rate with the best `tune_on` (else the claim's measure) on the
+    tuning seed (ties: the smaller)."""
     grid = ",".join(str(lr) for lr in claim.lr_grid)
     results = sweep(
         [*overrides, *arm.overrides, f"{LR_KEY}={grid}", f"seed={claim.tune_seed}"],
         out / "tune" / slug(arm.name),
     )
+    tune_on = claim.tune_on or {**claim.measure, "better": claim.better}
     scores = {}
     for result in results:
         lr = next(float(o.split("=")[1]) for o in result["overrides"] if o.startswith(LR_KEY))
-        scores[lr] = job_measure(result, claim.measure)
-    sign = 1 if claim.better == "lower" else -1
+        scores[lr] = job_measure(result, tune_on)
+    sign = 1 if tune_on["better"] == "lower" else -1
     ranked = sorted(
         scores, key=lambda lr: (math.inf if math.isnan(scores[lr]) else sign * scores[lr], lr)
     )

@@ -32,6 +32,8 @@ class Claim:
     holds_when: str
     lr_grid: list[float] = field(default_factory=list)  # each arm at its own best rate
     tune_seed: int = 0
+    # what picks the best rate, if not the measure: {kind, metric, better}, e.g. val/acc
+    tune_on: dict | None = None
     also: list[str] = field(default_factory=list)  # result metrics shown beside the measure
 
     def at_scale(self, scale: str) -> "Claim":
