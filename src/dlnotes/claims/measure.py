@@ -1,21 +1,12 @@
 """What a claim compares: one number per job, and the verdict over the two arms' seeds."""
 
-import csv
 import math
 from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from dlnotes.callbacks.sweep_figure import epoch_curve, first_epoch_reaching
 from dlnotes.utils.seed_stats import CONFIDENCE, welch
-
-
-def epoch_values(output_dir: Path, metric: str) -> list[float]:
-    """`metric` after each epoch, from the job's metrics.csv (the CSV logger)."""
-    path = Path(output_dir) / "metrics.csv"
-    if not path.is_file():
-        return []
-    with open(path) as file:
-        return [float(row[metric]) for row in csv.DictReader(file) if row.get(metric)]
 
 
 def max_epochs(output_dir: Path) -> int:
@@ -31,11 +22,12 @@ def job_measure(result: dict, measure: dict) -> float:
     metrics = result.get("metrics") or {}
     kind, metric = measure["kind"], measure["metric"]
     if kind == "epochs_to":
-        values = (
-            epoch_values(result["output_dir"], metric) if result["status"] == "completed" else []
-        )
-        reached = [i + 1 for i, value in enumerate(values) if value >= measure["threshold"]]
-        return float(reached[0] if reached else max_epochs(result["output_dir"]) + 1)
+        metrics_csv = Path(result["output_dir"]) / "metrics.csv"
+        reached = None
+        if result["status"] == "completed" and metrics_csv.is_file():
+            epochs, values = epoch_curve(metrics_csv, metric)
+            reached = first_epoch_reaching(epochs, values, measure["threshold"], "max")
+        return float(reached or max_epochs(result["output_dir"]) + 1)
     if result["status"] != "completed" or metric not in metrics:
         return math.nan
     if kind == "gap":

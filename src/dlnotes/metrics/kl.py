@@ -54,5 +54,10 @@ def kl_to_standard_normal_from_log_var(z_mean: torch.Tensor, z_log_var: torch.Te
     """The same latent loss from log σ² directly, as the VAE's encoder gives it: finite for any
     log-variance, where going through σ gives log(0) = −inf once σ² underflows (float32: below
     log σ² ≈ −103), and then NaN at β = 0."""
+    return kl_per_dimension_from_log_var(z_mean, z_log_var).sum(-1)
+
+
+def kl_per_dimension_from_log_var(z_mean: torch.Tensor, z_log_var: torch.Tensor):
+    """Each latent dimension's term of the latent loss, elementwise."""
     # notes: latent_loss = 0.5 * sum(z_mean² + z_stddev² - log(z_stddev²) - 1), log σ² = z_log_var
-    return 0.5 * (z_mean.square() + z_log_var.exp() - z_log_var - 1).sum(-1)
+    return 0.5 * (z_mean.square() + z_log_var.exp() - z_log_var - 1)

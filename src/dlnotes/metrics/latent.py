@@ -10,7 +10,7 @@ are drawn from.
 import torch
 from torchmetrics import Metric
 
-from dlnotes.metrics.kl import kl_diagonal_gaussian
+from dlnotes.metrics.kl import kl_diagonal_gaussian, kl_per_dimension_from_log_var
 
 ACTIVE_KL = 0.01  # nats: a dimension whose average KL is below this carries no information
 
@@ -32,8 +32,7 @@ class LatentStatistics(Metric):
         self.sum_mean += z_mean.sum(0)
         self.sum_mean_sq += z_mean.square().sum(0)
         self.sum_var += z_log_var.exp().sum(0)
-        # per dimension: KL(N(μ, σ²) ‖ N(0, 1)) = ½ (μ² + σ² − log σ² − 1)
-        self.sum_kl += 0.5 * (z_mean.square() + z_log_var.exp() - z_log_var - 1).sum(0)
+        self.sum_kl += kl_per_dimension_from_log_var(z_mean, z_log_var).sum(0)
 
     def kl_per_dimension(self) -> torch.Tensor:
         return self.sum_kl / self.count
