@@ -26,14 +26,35 @@ class ConvNormReLU(nn.Sequential):
         super().__init__(*layers)
 
 
-class MLPConv(nn.Sequential):
-    """notes: mlpconv = k×k conv, then 1×1 convs acting as a per-pixel MLP, each with a ReLU."""
+ONE_BY_ONE = ("relu", "linear", "none")
 
-    def __init__(self, in_ch: int, widths: list[int], kernel: int, norm: str, last_relu=True):
+
+class MLPConv(nn.Sequential):
+    """notes: mlpconv = k×k conv, then 1×1 convs acting as a per-pixel MLP, each with a ReLU
+    ("多个1x1的卷积核级联就可以实现对多通道的feature map做非线性的组合，
+    再配合激活函数，就可以实现MLP结构").
+
+    `one_by_one` is what the claims compare: "relu" (the paper), "linear" (the 1×1 convs
+    without the ReLU after them: a linear map of the channels), "none" (no 1×1 convs: the k×k
+    conv goes straight to the block's output width, as a plain CNN layer would).
+    """
+
+    def __init__(
+        self,
+        in_ch: int,
+        widths: list[int],
+        kernel: int,
+        norm: str,
+        last_relu: bool = True,
+        one_by_one: str = "relu",
+    ):
+        if one_by_one == "none":
+            super().__init__(ConvNormReLU(in_ch, widths[-1], kernel, norm, relu=last_relu))
+            return
         layers = [ConvNormReLU(in_ch, widths[0], kernel, norm)]
         for i in range(1, len(widths)):
             is_last = i == len(widths) - 1
-            relu = last_relu or not is_last
+            relu = one_by_one == "relu" and (last_relu or not is_last)
             layers.append(ConvNormReLU(widths[i - 1], widths[i], 1, norm, relu=relu))
         super().__init__(*layers)
 
@@ -45,6 +66,9 @@ class NIN(nn.Module):
     `class_relu=True` keeps the paper's ReLU after the class conv (its exact network); the
     default drops it, because without BN that ReLU lets class maps die (a measured plateau
     near 60% on digits) — logits must be able to go negative.
+
+    `one_by_one="linear"|"none"` drops the ReLU after each 1×1 conv, or the 1×1 convs
+    themselves (MLPConv).
 
     `head="fc"` is the comparison the notes make: the last block's two 1×1 convs and the global
     average pooling give way to a flatten and two fully connected layers of the same widths
@@ -60,22 +84,32 @@ class NIN(nn.Module):
         class_relu: bool = False,
         head: str = "gap",
         image_size: int | None = None,
+        one_by_one: str = "relu",
     ):
         super().__init__()
         if head not in ("gap", "fc"):
             raise ValueError(f"model.net.head={head!r}: use gap (the paper) or fc")
+        if one_by_one not in ONE_BY_ONE:
+            raise ValueError(f"model.net.one_by_one={one_by_one!r}: use one of {ONE_BY_ONE}")
         if head == "fc" and image_size is None:
             raise ValueError("model.net.head=fc needs model.net.image_size (the input's side)")
         self.in_channels, self.head = in_channels, head
         last_widths = [192, 192, num_classes] if head == "gap" else [192]
         self.features = nn.Sequential(
-            MLPConv(in_channels, [192, 160, 96], 5, norm),
+            MLPConv(in_channels, [192, 160, 96], 5, norm, one_by_one=one_by_one),
             nn.MaxPool2d(3, stride=2, padding=1),
             nn.Dropout(dropout),
-            MLPConv(96, [192, 192, 192], 5, norm),
+            MLPConv(96, [192, 192, 192], 5, norm, one_by_one=one_by_one),
             nn.AvgPool2d(3, stride=2, padding=1),
             nn.Dropout(dropout),
-            MLPConv(192, last_widths, 3, norm, last_relu=class_relu or head == "fc"),
+            MLPConv(
+                192,
+                last_widths,
+                3,
+                norm,
+                last_relu=class_relu or head == "fc",
+                one_by_one=one_by_one,
+            ),
         )
         # notes: global average pooling — one map per class, no fully connected layer
         self.global_pool = nn.AdaptiveAvgPool2d(1)
