@@ -190,12 +190,14 @@ def test_report_writes_the_claims_part_of_the_notes_from_the_records(tmp_path, m
     assert notes.read_text() == text
 
 
-def test_a_claim_file_must_compare_two_arms(monkeypatch, tmp_path):
+def test_a_claim_file_must_compare_at_least_two_arms(monkeypatch, tmp_path):
+    text = (ROOT / "conf/claims/bn.yaml").read_text()
+    one_arm = text.replace("  - {name: no BN, overrides: [model.net.norm=none]}\n", "")
+    (tmp_path / "one.yaml").write_text(one_arm)
     (tmp_path / "three.yaml").write_text(
-        (ROOT / "conf/claims/bn.yaml")
-        .read_text()
-        .replace("arms:\n", "arms:\n  - {name: c, overrides: []}\n")
+        text.replace("arms:\n", "arms:\n  - {name: c, overrides: []}\n")
     )
     monkeypatch.setattr("dlnotes.claims.spec.CLAIMS_DIR", tmp_path)
     with pytest.raises(ConfigError, match="two arms"):
-        load_claim("three")
+        load_claim("one")
+    assert [arm.name for arm in load_claim("three").arms] == ["c", "BN", "no BN"]

@@ -142,6 +142,23 @@ def test_task_step_optimizes_generation_plus_beta_latent(beta, tmp_path):
     )
 
 
+def test_the_notes_literal_generation_loss_is_the_mean_over_pixels_not_the_sum(tmp_path):
+    """model.generation_over_pixels=mean: generation_loss = mean(square(generated − real)) per
+    image, as the notes write it, while the latent loss stays summed over dimensions."""
+    logits, images = torch.randn(3, 1, 4, 5), torch.rand(3, 1, 4, 5)
+    summed = generation_loss(logits, images, "mse")
+    mean = generation_loss(logits, images, "mse", over_pixels="mean")
+    by_hand = (torch.sigmoid(logits) - images).square().mean(dim=(1, 2, 3))
+    torch.testing.assert_close(mean, by_hand)
+    torch.testing.assert_close(summed, by_hand * 20)
+    overrides = ["model=vae", "model.generation_over_pixels=mean"]
+    datamodule, model = composed_parts(overrides, tmp_path)
+    logged, step = one_training_step(model, datamodule, tmp_path)
+    generation, latent = logged["train/generation_loss_step"], logged["train/latent_loss_step"]
+    assert generation < 1  # a mean of squared errors of pixels in [0, 1]
+    assert float(step.outputs[0]["loss"]) == pytest.approx(generation + latent, rel=1e-6)
+
+
 def test_latent_loss_from_the_log_variance_stays_finite_at_any_log_variance():
     """Through σ = exp(½ log σ²), σ² underflows to 0 below log σ² ≈ −103 (float32) and the loss
     becomes inf; from log σ² directly it is ½(μ² + σ² − log σ² − 1), finite, with finite

@@ -78,6 +78,10 @@ def section(claim, record: dict, figure_path: str) -> str:
         "",
         f"`python -m dlnotes.claims run {claim.name}` — every job: `{every_job}`",
         "",
+        *(
+            f"First, once: `python train.py {' '.join(step['overrides'])}` ({step['name']})\n"
+            for step in record.get("prepare", [])
+        ),
         f"| arm | overrides | parameters | learning rate | n | {measured} | per seed |"
         + "".join(f" {m} (mean) |" for m in claim.also),
         "|---|---|---|---|---|---|---|" + "---|" * len(claim.also),
@@ -103,6 +107,9 @@ def section(claim, record: dict, figure_path: str) -> str:
             f"{number(comparison['difference'])} [{number(low)}, {number(high)}], "
             f"Welch's t-test p = {number(comparison['p_value'], 3)}.",
         ]
+    if len(record["arms"]) > 2:
+        shown = ", ".join(arm["name"] for arm in record["arms"][2:])
+        lines += ["", f"The verdict compares the first two arms; {shown}: measured, shown."]
     lines += [
         "",
         f"**Verdict: {comparison['verdict']}.** Measured {record['date']} at commit "

@@ -41,6 +41,22 @@ def sweep(overrides: list[str], sweep_dir: Path) -> list[dict]:
     return results
 
 
+def prepared(claim: Claim, out: Path) -> list[str]:
+    """Run the claim's prepare steps (one `python train.py` each); the overrides that hand
+    their outputs to every job, e.g. model.fid_features=<run>/checkpoints/last.ckpt."""
+    handed = []
+    for step in claim.prepare:
+        run_dir = out / "prepare" / slug(step["name"])
+        command = [sys.executable, str(ROOT / "train.py"), *step["overrides"]]
+        command.append(f"hydra.run.dir={run_dir}")
+        log.info("preparing: " + " ".join(command[1:]))
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+        if done.returncode != 0 or not (run_dir / step["file"]).is_file():
+            raise RuntimeError(f"prepare step {step['name']!r} failed: {done.stderr[-2000:]}")
+        handed.append(f"{step['pass_as']}={run_dir / step['file']}")
+    return handed
+
+
 def slug(text: str) -> str:
     return "".join(c if c.isascii() and c.isalnum() else "_" for c in text).strip("_")
 
@@ -68,7 +84,7 @@ def best_rate(claim: Claim, arm, overrides: list[str], out: Path) -> tuple[float
 def run_claim(claim: Claim, scale: str, out: Path) -> dict:
     start = time.monotonic()
     claim = claim.at_scale(scale)
-    overrides = claim.common
+    overrides = [*claim.common, *prepared(claim, out)]
     arms = []
     for arm in claim.arms:
         rate, tuning = best_rate(claim, arm, overrides, out) if claim.lr_grid else (None, {})
@@ -95,7 +111,11 @@ def run_claim(claim: Claim, scale: str, out: Path) -> dict:
     record = {
         "claim": claim.name,
         "scale": scale,
-        "overrides": overrides,
+        "overrides": [  # as the report shows them: a prepared file by its step's name
+            *claim.common,
+            *(f"{s['pass_as']}=<{s['name']} run>/{s['file']}" for s in claim.prepare),
+        ],
+        "prepare": [{"name": s["name"], "overrides": s["overrides"]} for s in claim.prepare],
         "arms": arms,
         "comparison": verdict(arms[0]["values"], arms[1]["values"], claim.better),
         **provenance(),

@@ -25,7 +25,9 @@ class Claim:
     translation: str
     measure: dict  # {kind: final|epochs_to|gap, metric, threshold?, minus?}
     better: str  # lower | higher: which way the measure is better
-    arms: list[Arm]  # the first arm is the one the notes say is better
+    # the first arm is the one the notes say is better, the verdict compares it with the
+    # second; any further arm is measured and shown beside them (e.g. a third β)
+    arms: list[Arm]
     seeds: list[int]
     common: list[str]
     scales: dict[str, dict]  # name → {overrides: [...], and any field to replace: seeds, lr_grid}
@@ -35,6 +37,9 @@ class Claim:
     # what picks the best rate, if not the measure: {kind, metric, better}, e.g. val/acc
     tune_on: dict | None = None
     also: list[str] = field(default_factory=list)  # result metrics shown beside the measure
+    # runs every job needs first, e.g. the classifier whose features FID compares:
+    # [{name, overrides: [train.py overrides], pass_as: override key, file: in its run dir}]
+    prepare: list[dict] = field(default_factory=list)
 
     def at_scale(self, scale: str) -> "Claim":
         """The claim as run at `scale`: "full" as written, else with the scale's overrides
@@ -62,6 +67,9 @@ def load_claim(name: str) -> Claim:
     claim = Claim(name=name, **raw)
     if claim.measure["kind"] not in MEASURES or claim.better not in ("lower", "higher"):
         raise ConfigError(f"{path}: measure.kind must be one of {MEASURES}, better lower|higher")
-    if len(claim.arms) != 2:
+    for step in claim.prepare:
+        if set(step) != {"name", "overrides", "pass_as", "file"}:
+            raise ConfigError(f"{path}: a prepare step has name, overrides, pass_as and file")
+    if len(claim.arms) < 2:
         raise ConfigError(f"{path}: a claim compares two arms, it has {len(claim.arms)}")
     return claim

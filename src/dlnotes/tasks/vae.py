@@ -21,6 +21,7 @@ from dlnotes.tasks.optim import build_optimizers
 from dlnotes.utils.images import grid_image, log_image
 
 RECONSTRUCTIONS = ("mse", "bce")
+PIXEL_REDUCTIONS = ("sum", "mean")
 
 
 def reparameterize(z_mean: torch.Tensor, z_stddev: torch.Tensor) -> torch.Tensor:
@@ -28,15 +29,20 @@ def reparameterize(z_mean: torch.Tensor, z_stddev: torch.Tensor) -> torch.Tensor
     return z_mean + z_stddev * torch.randn_like(z_stddev)
 
 
-def generation_loss(logits: torch.Tensor, images: torch.Tensor, kind: str) -> torch.Tensor:
+def generation_loss(
+    logits: torch.Tensor, images: torch.Tensor, kind: str, over_pixels: str = "sum"
+) -> torch.Tensor:
     """Per image, summed over pixels — the same per-image scale as the latent loss's sum over
-    latent dimensions, so that beta = 1 weighs them as the ELBO does."""
+    latent dimensions, so that beta = 1 weighs them as the ELBO does. `over_pixels="mean"` is
+    the notes' literal `mean(square(...))`: the generation loss shrinks by the pixel count
+    while the latent loss stays a sum (docs/notes.md measures what that does)."""
     if kind == "mse":
         # notes: generation_loss = mean(square(generated_image - real_image))
         per_pixel = (torch.sigmoid(logits) - images).square()
     else:  # Bernoulli likelihood: -log p(x|z) in nats
         per_pixel = F.binary_cross_entropy_with_logits(logits, images, reduction="none")
-    return per_pixel.flatten(1).sum(1)
+    per_image = per_pixel.flatten(1)
+    return per_image.mean(1) if over_pixels == "mean" else per_image.sum(1)
 
 
 class VAETask(L.LightningModule):
@@ -51,6 +57,7 @@ class VAETask(L.LightningModule):
         image_shape: tuple[int, int, int],
         reconstruction: str = "mse",
         beta: float = 1.0,
+        generation_over_pixels: str = "sum",
         scheduler: Callable | None = None,
         monitor: str = "val/loss",
         mode: str = "min",
@@ -59,6 +66,10 @@ class VAETask(L.LightningModule):
         super().__init__()
         if reconstruction not in RECONSTRUCTIONS:
             raise ValueError(f"model.reconstruction={reconstruction!r}: choose mse or bce")
+        if generation_over_pixels not in PIXEL_REDUCTIONS:
+            raise ValueError(
+                f"model.generation_over_pixels={generation_over_pixels!r}: choose sum or mean"
+            )
         self.save_hyperparameters(
             ignore=["encoder", "decoder", "optimizer", "scheduler"], logger=False
         )
@@ -66,6 +77,7 @@ class VAETask(L.LightningModule):
         self.optimizer, self.scheduler = optimizer, scheduler
         self.latent_dim, self.image_shape = latent_dim, tuple(image_shape)
         self.reconstruction, self.beta = reconstruction, beta
+        self.generation_over_pixels = generation_over_pixels
         self.monitor, self.mode = monitor, mode
         self.val_recon = ReconstructionVsMean(self.image_shape)
         self.test_recon = ReconstructionVsMean(self.image_shape)
@@ -94,11 +106,13 @@ class VAETask(L.LightningModule):
         z_mean, z_log_var = self.encoder(images)
         z_stddev = torch.exp(0.5 * z_log_var)
         logits = self.decoder(reparameterize(z_mean, z_stddev))
-        generation = generation_loss(logits, images, self.reconstruction)
+        generation = generation_loss(
+            logits, images, self.reconstruction, self.generation_over_pixels
+        )
         latent = kl_to_standard_normal_from_log_var(z_mean, z_log_var)  # notes: latent_loss
         loss = (generation + self.beta * latent).mean()  # notes: loss = generation + latent
         values = {"loss": loss, "generation_loss": generation.mean(), "latent_loss": latent.mean()}
-        if self.reconstruction == "bce":  # -ELBO = -log p(x|z) + KL, nats per image
+        if self.reconstruction == "bce" and self.generation_over_pixels == "sum":  # -ELBO, nats
             values["neg_elbo"] = (generation + latent).mean()
         on_step = stage == "train"
         self.log_dict(
