@@ -17,6 +17,8 @@ from dlnotes.utils.checkpoint_fit import check_same_task, load_weights, model_na
 from dlnotes.utils.config_tree import print_config_tree
 from dlnotes.utils.devices import check_devices
 from dlnotes.utils.instantiate import instantiate_callbacks, instantiate_loggers
+from dlnotes.utils.provenance import provenance
+from dlnotes.utils.redact import redact
 from dlnotes.utils.wandb import finish_wandb
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,9 @@ def evaluate(cfg: DictConfig, chosen_groups: set[str] | None = None) -> dict:
     loggers = instantiate_loggers(cfg.get("logger"))
     callbacks = instantiate_callbacks(cfg.get("callbacks"), has_logger=bool(loggers))
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    hyperparameters = redact(OmegaConf.to_container(cfg, resolve=True))
+    for logger in loggers:  # the config it ran with, and what produced it
+        logger.log_hyperparams(hyperparameters | {"provenance": provenance()})
     try:
         results = trainer.test(model, datamodule=datamodule)
     finally:

@@ -53,14 +53,14 @@ def conv1x1_figure(groups: dict[str, list], path: Path) -> None:
 def model_tables(cfg: DictConfig) -> list:
     from hydra.utils import instantiate
 
-    from dlnotes.train import build_datamodule
+    from dlnotes.utils.data_shape import data_shape
     from dlnotes.utils.inspection import inspect_module, layer_table, model_parts
 
-    datamodule = build_datamodule(cfg)
+    image_shape, _ = data_shape(cfg)  # the data config's, or the data's when it does not say
     model = instantiate(cfg.model)
     return [
         layer_table(inspect_module(part, *inputs, depth=cfg.depth), name)
-        for name, (part, inputs) in model_parts(model, datamodule.image_shape).items()
+        for name, (part, inputs) in model_parts(model, image_shape).items()
     ]
 
 

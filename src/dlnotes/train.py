@@ -17,6 +17,7 @@ from dlnotes.utils.devices import check_devices
 from dlnotes.utils.instantiate import instantiate_callbacks, instantiate_loggers
 from dlnotes.utils.job_result import job_info, recorded_job
 from dlnotes.utils.model_check import check_model_fits_data
+from dlnotes.utils.provenance import provenance
 from dlnotes.utils.redact import redact
 from dlnotes.utils.resume import checkpoint_dir, log_resume, resume_checkpoint
 from dlnotes.utils.resume_command import resume_command
@@ -44,10 +45,17 @@ def build_model(cfg: DictConfig, datamodule) -> L.LightningModule:
     return model
 
 
-def saved_config(cfg: DictConfig) -> dict:
-    """What a checkpoint needs to rebuild its model: the resolved data and model sections."""
+def saved_config(cfg: DictConfig, class_names: list[str] | None = None) -> dict:
+    """What a checkpoint needs to rebuild its model and name its outputs: the resolved data and
+    model sections, and the class names (null: the label numbers)."""
     resolved = redact(OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False))
-    return {"data": resolved["data"], "model": resolved["model"]}
+    return {"data": resolved["data"], "model": resolved["model"], "class_names": class_names}
+
+
+def data_class_names(cfg: DictConfig, datamodule) -> list[str] | None:
+    """The model config's class names, else the datamodule's (as the tasks name them)."""
+    names = cfg.model.get("class_names") or getattr(datamodule, "class_names", None)
+    return [str(name) for name in names] if names else None
 
 
 def train(cfg: DictConfig) -> tuple[float | None, dict]:
@@ -60,14 +68,17 @@ def train(cfg: DictConfig) -> tuple[float | None, dict]:
     return monitored, objects
 
 
-def build_trainer(cfg: DictConfig, ckpt_path: str | None) -> tuple[L.Trainer, list]:
-    """The trainer with the config's loggers and callbacks; the loggers get the full config."""
+def build_trainer(
+    cfg: DictConfig, ckpt_path: str | None, class_names: list[str] | None = None
+) -> tuple[L.Trainer, list]:
+    """The trainer with the config's loggers and callbacks; the loggers get the full config and
+    the run's provenance; checkpoints keep the data and model config and the class names."""
     loggers = instantiate_loggers(cfg.get("logger"), wandb_resume_id=wandb_run_id(ckpt_path))
     callbacks = instantiate_callbacks(cfg.get("callbacks"), has_logger=bool(loggers))
     # every checkpoint keeps the config, the random states and the wandb run (to continue it);
     # SIGTERM/SIGINT save one more
     callbacks += [
-        ConfigInCheckpoint(saved_config(cfg)),
+        ConfigInCheckpoint(saved_config(cfg, class_names)),
         RngStateInCheckpoint(),
         WandbRunIdInCheckpoint(),
         CheckpointOnInterrupt(checkpoint_dir(cfg)),
@@ -75,6 +86,7 @@ def build_trainer(cfg: DictConfig, ckpt_path: str | None) -> tuple[L.Trainer, li
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     hyperparameters = redact(OmegaConf.to_container(cfg, resolve=True))
     hyperparameters["overrides"] = job_info().get("overrides", [])
+    hyperparameters["provenance"] = provenance()
     for logger in loggers:
         logger.log_hyperparams(hyperparameters)
     return trainer, loggers
@@ -94,7 +106,7 @@ def _train(cfg: DictConfig) -> tuple[float | None, dict]:
         log_resume(ckpt_path, checkpoint)
         del checkpoint  # Lightning loads it again into the trainer
     print_config_tree(cfg, save_dir=cfg.paths.output_dir)
-    trainer, loggers = build_trainer(cfg, ckpt_path)
+    trainer, loggers = build_trainer(cfg, ckpt_path, data_class_names(cfg, datamodule))
 
     failed = True
     try:

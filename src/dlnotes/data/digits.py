@@ -58,5 +58,10 @@ class DigitsDataModule(InMemoryDataModule):
         return len(self.classes)
 
     @property
+    def class_names(self) -> list[str]:
+        """Label i is the digit `classes[i]`."""
+        return [str(digit) for digit in self.classes]
+
+    @property
     def image_shape(self) -> tuple[int, int, int]:
         return (1, self.image_size, self.image_size)

@@ -78,5 +78,10 @@ class ImageFolderDataModule(LoaderDataModule):
         return len(self.classes)
 
     @property
+    def class_names(self) -> list[str]:
+        """The class folders' names, in label order (sorted, as `ImageFolder` numbers them)."""
+        return list(self.classes)
+
+    @property
     def image_shape(self) -> tuple[int, int, int]:
         return (self.channels, self.image_size, self.image_size)

@@ -149,6 +149,7 @@ class TorchvisionDataModule(InMemoryDataModule):
         self.val_fraction = val_fraction
         self.split_seed = split_seed
         self.augment = augment
+        self.names: list[str] | None = None  # the dataset's class names, once read
 
     def prepare_data(self) -> None:
         """Download if needed and load, so missing files stop the run before the trainer starts.
@@ -181,6 +182,7 @@ class TorchvisionDataModule(InMemoryDataModule):
                 raise self._missing(str(error), failure) from failure
         except Exception as error:  # a truncated or garbled file
             raise self._unreadable(error) from error
+        self.names = getattr(dataset, "classes", None)  # CIFAR reads them from its meta file
         return self.spec.arrays(dataset)
 
     def _dataset(self, train: bool, download: bool):
@@ -223,6 +225,13 @@ class TorchvisionDataModule(InMemoryDataModule):
     @property
     def image_shape(self) -> tuple[int, int, int]:
         return self.spec.image_shape
+
+    @property
+    def class_names(self) -> list[str]:
+        """torchvision's names for the classes (`classes`); the label numbers where it has none
+        (SVHN: label d is the digit d)."""
+        self.setup()
+        return list(self.names or (str(label) for label in range(self.num_classes)))
 
 
 def _one_line(error: Exception) -> str:

@@ -13,6 +13,7 @@ from lightning.pytorch import Callback
 from lightning.pytorch.loggers import WandbLogger
 
 from dlnotes.utils.job_result import job_info
+from dlnotes.utils.wandb_dashboard import DashboardWandbLogger
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +43,10 @@ def override_tags() -> list[str]:
 
 def wandb_logger(
     offline: bool | None = None, tags=(), resume_id: str | None = None, **kwargs
-) -> WandbLogger:
-    """A `WandbLogger`; `offline=None` decides from the credentials; `resume_id` continues
-    that run (set by `train.py` from the checkpoint it resumes)."""
+) -> DashboardWandbLogger:
+    """A `WandbLogger` that sets up the dashboard (`DashboardWandbLogger`); `offline=None`
+    decides from the credentials; `resume_id` continues that run (set by `train.py` from the
+    checkpoint it resumes)."""
     if offline is None:
         offline = not has_wandb_credentials()
         if offline:
@@ -54,7 +56,7 @@ def wandb_logger(
         log.info(f"wandb: continuing run {resume_id}")
     os.makedirs(kwargs.get("save_dir") or ".", exist_ok=True)
     tags = list(dict.fromkeys([*(tags or []), *override_tags()]))
-    return WandbLogger(offline=offline, tags=tags, **kwargs)
+    return DashboardWandbLogger(offline=offline, tags=tags, **kwargs)
 
 
 def wandb_run_id(ckpt_path: str | None) -> str | None:
