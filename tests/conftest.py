@@ -191,3 +191,39 @@ def write_image_folder(root: Path, classes: int, per_class: int = 4) -> Path:
             shade = 40 * label + i
             Image.new("L", (32, 32), color=shade).save(root / f"class_{label}" / f"{i}.png")
     return root
+
+
+SCENES_32 = [  # digit scenes small enough for a one-step run
+    "data.image_size=32",
+    "data.min_digit_size=8",
+    "data.max_digit_size=12",
+    "data.train_size=8",
+    "data.val_size=4",
+    "data.test_size=4",
+]
+TINY_TRAININGS = {  # the README's training commands, on tiny images
+    "classifier": ["model=nin", "data.image_size=16"],
+    "segmenter": ["model=segmenter", "data=digit_scenes", *SCENES_32],
+    "detector": ["model=fast_rcnn", "data=digit_scenes_detection", *SCENES_32],
+    "vae": ["model=vae", "data.image_size=16"],
+}
+
+
+@pytest.fixture(scope="session")
+def trained_checkpoint(tmp_path_factory):
+    """`trained_checkpoint(kind)`: the last.ckpt that `train.py` writes after one training step
+    of a `TINY_TRAININGS` kind; each kind is trained once a session."""
+    from dlnotes.train import train
+
+    made: dict[str, Path] = {}
+
+    def checkpoint(kind: str) -> Path:
+        if kind not in made:
+            out = tmp_path_factory.mktemp(kind)
+            one_step = ["trainer.max_epochs=1", "+trainer.limit_train_batches=1", "test=false"]
+            overrides = [*one_step, "+trainer.limit_val_batches=0", *TINY_TRAININGS[kind]]
+            train(compose_config(fast_overrides(*overrides), out))
+            made[kind] = out / "checkpoints" / "last.ckpt"
+        return made[kind]
+
+    return checkpoint

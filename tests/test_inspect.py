@@ -81,6 +81,14 @@ def test_inspect_from_the_command_line(tmp_path):
     assert list(tmp_path.glob("inspect/runs/*/inspection.txt"))
 
 
+def test_inspecting_needs_no_data_when_the_data_config_states_the_shape(offline, tmp_path):
+    """data=cifar10 states 3×32×32 and 10 classes: nothing is read or downloaded."""
+    overrides = ["model=resnet50", "data=cifar10", f"paths.data_dir={tmp_path / 'data'}"]
+    text = inspect(compose_config(overrides, tmp_path, config_name="inspect"))
+    assert "ResNet50" in text and "23,528,522" in text  # 3 input channels, 10 classes
+    assert offline == [] and not (tmp_path / "data").exists()
+
+
 def test_training_logs_the_inspection_at_start(tmp_path):
     overrides = [o for o in fast_overrides("debug=fdr") if "model_summary" not in o]
     train(compose_config(overrides, tmp_path))

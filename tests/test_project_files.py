@@ -19,7 +19,8 @@ def test_ci_runs_exactly_the_readme_test_command():
 
 def test_environment_yml_lists_the_pyproject_dependencies():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = project["dependencies"] + project["optional-dependencies"]["dev"]
+    extras = project["optional-dependencies"]
+    wanted = project["dependencies"] + extras["dev"] + extras["export"]
     conda = (ROOT / "environment.yml").read_text()
     for requirement in wanted:
         assert f"- {requirement}\n" in conda, requirement

@@ -1,5 +1,6 @@
 """wandb is the default logger: offline without credentials, and the run's own records
-(read back with `wandb leet inspect --json`) hold the metrics, the config and the images."""
+(read back with `wandb leet inspect --json`) hold the metrics, the config and the images, the
+monitored metric's best value as the summary, and with log_model the checkpoints."""
 
 import json
 import subprocess
@@ -23,7 +24,8 @@ def read_records(run_dir) -> list[dict]:
 @pytest.fixture(scope="module")
 def records(tmp_path_factory):
     out = tmp_path_factory.mktemp("wandb_run")
-    cfg = compose_config(fast_overrides("debug=limit", "logger=wandb", "tags=[test]"), out)
+    overrides = ["debug=limit", "logger=wandb", "tags=[test]", "logger.wandb.log_model=true"]
+    cfg = compose_config(fast_overrides(*overrides), out)
     train(cfg)
     (run_dir,) = (out / "wandb").glob("offline-run-*")
     return read_records(run_dir)
@@ -46,6 +48,52 @@ def test_full_resolved_config_is_logged_as_hyperparameters(records):
     assert config["model"]["net"]["_target_"] == "dlnotes.nets.nin.NIN"
     assert config["data"]["image_shape"] == [1, 32, 32]
     assert config["trainer"]["max_epochs"] == 2 and config["seed"] == 12345
+    provenance = config["provenance"]
+    assert len(provenance["git"]["commit"]) == 40 and "torch" in provenance["versions"]
+
+
+def history_rows(records) -> list[dict]:
+    return [h["item"] for h in of_type(records, "history")]
+
+
+def final_summary(records) -> dict:
+    summary = {}
+    for update in of_type(records, "summary"):
+        summary.update(update.get("update", {}))
+    return summary
+
+
+def metric_definitions(records) -> dict[str, dict]:
+    return {m["name"]: m for m in of_type(records, "metric") if "name" in m}
+
+
+def test_summary_holds_the_best_monitored_value_and_epoch_metrics_use_the_epoch(records):
+    values = [item["val/acc"] for item in history_rows(records) if "val/acc" in item]
+    assert len(values) == 2  # two epochs
+    assert final_summary(records)["val/acc"] == {"max": max(values)}
+    defined = metric_definitions(records)
+    assert defined["val/acc"]["summary"] == {"max": True}
+    for epoch_metric in ("val/acc", "val/loss", "train/acc", "train/loss_epoch", "test/acc"):
+        assert defined[epoch_metric]["step_metric"] == "epoch", epoch_metric
+    assert "step_metric" not in defined.get("train/loss_step", {})  # per step: global step
+    assert all("epoch" in item for item in history_rows(records) if "val/acc" in item)
+
+
+def test_log_model_uploads_the_best_and_last_checkpoints_with_aliases(records):
+    (run,) = of_type(records, "run")
+    artifacts = of_type(records, "artifact")
+    assert {artifact["name"] for artifact in artifacts} == {f"model-{run['run_id']}"}
+    by_alias = {alias: a for a in artifacts for alias in a["aliases"]}
+    assert {"best", "last", "latest"} <= set(by_alias)
+    best = json.loads(by_alias["best"]["metadata"])
+    last = json.loads(by_alias["last"]["metadata"])
+    assert best["original_filename"].startswith("epoch_") and best["monitor"] == "val/acc"
+    assert best["score"] == final_summary(records)["val/acc"]["max"]
+    assert last["original_filename"] == "last.ckpt"
+    assert "latest" in by_alias["last"]["aliases"]  # the last upload is the newest version
+    for artifact in artifacts:
+        (entry,) = artifact["manifest"]["contents"]
+        assert entry["path"] == "model.ckpt" and int(entry["size"]) > 0
 
 
 def test_history_has_train_val_test_metrics_and_the_confusion_matrix_image(records):
@@ -80,6 +128,9 @@ def test_vae_run_records_its_image_panels(tmp_path):
     for panel in ("val/samples", "val/reconstructions", "val/latent_manifold"):
         assert items[f"{panel}._type"] == "images/separated", panel
     assert {"val/loss", "val/latent_loss", "val/generation_loss", "val/recon_ratio"} <= set(items)
+    records = read_records(run_dir)
+    losses = [item["val/loss"] for item in history_rows(records) if "val/loss" in item]
+    assert final_summary(records)["val/loss"] == {"min": min(losses)}  # the VAE minimizes it
 
 
 def test_gan_run_records_its_sample_grid_and_loss_parts(tmp_path):

@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 
 import torch
-from hydra.utils import get_class, instantiate
+from hydra.utils import get_class
 from omegaconf import DictConfig
 
 from dlnotes.prediction.classify import ClassifierOutputs
@@ -20,8 +20,8 @@ from dlnotes.prediction.inputs import input_batches, list_inputs
 from dlnotes.prediction.outputs import INPUTS_FILE, Outputs, write_inputs
 from dlnotes.prediction.reconstruct import VAEOutputs
 from dlnotes.prediction.segment import SegmenterOutputs
-from dlnotes.utils.checkpoint import load_checkpoint, saved_config
-from dlnotes.utils.checkpoint_fit import load_weights, model_name
+from dlnotes.utils.checkpoint import load_checkpoint, saved_class_names, saved_config
+from dlnotes.utils.checkpoint_fit import trained_model
 from dlnotes.utils.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -85,13 +85,6 @@ def chosen_device(name: str) -> torch.device:
     return device
 
 
-def class_names(saved: dict) -> list[str]:
-    """The names the checkpoint keeps, else the model config's, else the label numbers."""
-    num_classes = int(saved["data"]["num_classes"])
-    names = saved.get("class_names") or saved["model"].get("class_names")
-    return [str(n) for n in names] if names else [str(i) for i in range(num_classes)]
-
-
 @torch.inference_mode()
 def predict(cfg: DictConfig) -> dict:
     """Write the model's outputs for every readable image under `cfg.input` into the run
@@ -103,12 +96,11 @@ def predict(cfg: DictConfig) -> dict:
     outputs_class = outputs_for(saved["model"]["_target_"], cfg.ckpt_path)
     inputs = list_inputs(str(cfg.input))
 
-    model = instantiate(saved["model"])
-    load_weights(model, checkpoint, cfg.ckpt_path, model_name(saved["model"]))
+    model = trained_model(checkpoint, saved, cfg.ckpt_path).to(device)
     del checkpoint
-    model = model.eval().to(device)
     out_dir = Path(cfg.paths.output_dir)
-    outputs = outputs_class(model, out_dir, class_names(saved), cfg)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    outputs = outputs_class(model, out_dir, saved_class_names(saved), cfg)
     conversion = ImageConversion.from_data_config(saved["data"], float(cfg.background))
     log.info(
         f"{len(inputs)} files from {cfg.input}, each converted to "

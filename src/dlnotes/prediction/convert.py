@@ -87,7 +87,6 @@ class ImageConversion:
             "scale": "pixel / 255 (16-bit: / 65535), so values lie in [0, 1]",
             "mean": [0.0] * self.channels,
             "std": [1.0] * self.channels,
-            "background": self.background,
         }
 
 

@@ -46,6 +46,15 @@ def saved_config(checkpoint: dict, path: str | Path, hint: str = "") -> dict:
     return saved
 
 
+def saved_class_names(saved: dict) -> list[str]:
+    """The class names a checkpoint's saved config keeps, else its model config's, else the
+    label numbers (checkpoints written before the names were kept)."""
+    names = saved.get("class_names") or saved["model"].get("class_names")
+    if names:
+        return [str(name) for name in names]
+    return [str(label) for label in range(int(saved["data"]["num_classes"]))]
+
+
 def model_from_checkpoint(path: str | Path):
     """The trained LightningModule of a `train.py` checkpoint, rebuilt from its saved config."""
     from hydra.utils import instantiate

@@ -45,6 +45,16 @@ def load_weights(model, checkpoint: dict, ckpt_path: str, name: str) -> None:
         raise ConfigError(f"{ckpt_path} does not fit model {name}: {reason}") from None
 
 
+def trained_model(checkpoint: dict, saved: dict, ckpt_path: str):
+    """The model of a `train.py` checkpoint, rebuilt from its saved config (`saved`) with its
+    weights, in eval mode."""
+    from hydra.utils import instantiate
+
+    model = instantiate(saved["model"])
+    load_weights(model, checkpoint, ckpt_path, model_name(saved["model"]))
+    return model.eval()
+
+
 def check_resumable(checkpoint: dict, ckpt_path: str, model, model_config, datamodule) -> None:
     """Training continues from `checkpoint` only with its model, its classes, its weights."""
     saved = saved_config(checkpoint, ckpt_path)
