@@ -222,7 +222,8 @@ def trained_checkpoint(tmp_path_factory):
             out = tmp_path_factory.mktemp(kind)
             one_step = ["trainer.max_epochs=1", "+trainer.limit_train_batches=1", "test=false"]
             overrides = [*one_step, "+trainer.limit_val_batches=0", *TINY_TRAININGS[kind]]
-            train(compose_config(fast_overrides(*overrides), out))
+            overrides = [o for o in fast_overrides(*overrides) if "batch_size" not in o]
+            train(compose_config([*overrides, "data.batch_size=2"], out))
             made[kind] = out / "checkpoints" / "last.ckpt"
         return made[kind]
 
