@@ -20,30 +20,35 @@ from dlnotes.prediction.inputs import input_batches, list_inputs
 from dlnotes.prediction.outputs import INPUTS_FILE, Outputs, write_inputs
 from dlnotes.prediction.reconstruct import VAEOutputs
 from dlnotes.prediction.segment import SegmenterOutputs
+from dlnotes.tasks.classification import ClassificationTask
+from dlnotes.tasks.detection import DetectionTask
+from dlnotes.tasks.gan import GANTask
+from dlnotes.tasks.segmentation import SegmentationTask
+from dlnotes.tasks.vae import VAETask
 from dlnotes.utils.checkpoint import load_checkpoint, saved_class_names, saved_config
 from dlnotes.utils.checkpoint_fit import trained_model
 from dlnotes.utils.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-OUTPUTS = {  # the task a checkpoint's model is → what predicting with it writes
-    "dlnotes.tasks.classification.ClassificationTask": ClassifierOutputs,
-    "dlnotes.tasks.segmentation.SegmentationTask": SegmenterOutputs,
-    "dlnotes.tasks.detection.DetectionTask": DetectorOutputs,
-    "dlnotes.tasks.vae.VAETask": VAEOutputs,
+OUTPUTS = {  # the task a checkpoint's model is (or a subclass of it) → what predicting writes
+    ClassificationTask: ClassifierOutputs,
+    SegmentationTask: SegmenterOutputs,
+    DetectionTask: DetectorOutputs,
+    VAETask: VAEOutputs,
 }
 
 
 def outputs_for(target: str, ckpt_path: str) -> type[Outputs]:
-    """The outputs of the task `target` (a subclass counts as its task), or a one-line error."""
+    """The outputs for the checkpoint's model class `target`, or a one-line error."""
     try:
         task = get_class(target)
-    except Exception:
-        task = None
-    for name, outputs in OUTPUTS.items():
-        if task is not None and issubclass(task, get_class(name)):
+    except Exception:  # a class that is no longer there
+        task = object
+    for kind, outputs in OUTPUTS.items():
+        if issubclass(task, kind):
             return outputs
-    if target.endswith("GANTask"):
+    if issubclass(task, GANTask):
         raise ConfigError(
             f"{ckpt_path} is a GAN's checkpoint: a GAN makes images rather than reading them; "
             f"draw samples with: python sample.py ckpt_path={ckpt_path}"
