@@ -17,7 +17,7 @@ import torch
 
 from dlnotes.data.digit_scenes import DigitScenesDataModule
 from dlnotes.detection.proposals import ProposalCache
-from dlnotes.tasks.detection import mean_average_precision
+from dlnotes.detection.speed import detect, map50
 from dlnotes.utils.checkpoint import model_from_checkpoint
 
 
@@ -29,25 +29,6 @@ def test_scenes(n: int) -> tuple[torch.Tensor, list[dict]]:
     data = DigitScenesDataModule(task="detection", test_size=n)
     data.setup()
     return data.split("test")[0][:n], data.targets("test")[:n]
-
-
-def detect(net, images: torch.Tensor, proposals, batch_size: int) -> tuple[float, list[dict]]:
-    """images/s of `net` over `images` (batches of `batch_size`) and its detections."""
-    floats = images.float() / 255
-    detections = []
-    with torch.no_grad():
-        net(floats[:2], **({"proposals": proposals[:2]} if proposals else {}))  # warm-up
-        start = time.perf_counter()
-        for i in range(0, len(floats), batch_size):
-            extra = {"proposals": proposals[i : i + batch_size]} if proposals else {}
-            detections += net(floats[i : i + batch_size], **extra)
-    return len(floats) / (time.perf_counter() - start), detections
-
-
-def map50(detections: list[dict], targets: list[dict]) -> float:
-    metric = mean_average_precision()
-    metric.update(detections, targets)
-    return float(metric.compute()["map_50"])
 
 
 def main(argv: list[str]) -> dict[str, float]:

@@ -201,3 +201,33 @@ def test_a_claim_file_must_compare_at_least_two_arms(monkeypatch, tmp_path):
     with pytest.raises(ConfigError, match="two arms"):
         load_claim("one")
     assert [arm.name for arm in load_claim("three").arms] == ["c", "BN", "no BN"]
+
+
+def test_one_arm_claims_test_the_paired_difference_against_zero():
+    """A claim about two metrics of the same runs (one arm, measure gap): one-sample t-test."""
+    differ = verdict([0.10, 0.12, 0.11], None, "nonzero")
+    assert differ["verdict"] == "holds" and differ["test"] == "one-sample t-test"
+    assert differ["difference"] == pytest.approx(0.11) and differ["p_value"] < 0.01
+    assert verdict([0.1, -0.1, 0.02], None, "nonzero")["verdict"].startswith("not resolved")
+    assert verdict([-0.10, -0.12, -0.11], None, "higher")["verdict"] == "does not hold"
+    assert verdict([0.1], None, "nonzero")["verdict"].startswith("not resolved (fewer")
+
+
+def test_a_prepare_step_hands_its_output_to_every_job(monkeypatch, tmp_path):
+    """`prepare` runs train.py once; every job then gets `pass_as=<its run dir>/<file>`."""
+    claim = load_claim("gan_smoothing")
+    commands = []
+
+    def fake_run(command, **kwargs):
+        commands.append(command)
+        run_dir = next(c.split("=", 1)[1] for c in command if c.startswith("hydra.run.dir="))
+        (tmp_path / run_dir / "checkpoints").mkdir(parents=True)
+        (tmp_path / run_dir / "checkpoints" / "last.ckpt").write_text("")
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(run_module.subprocess, "run", fake_run)
+    handed = run_module.prepared(claim, tmp_path / "out")
+    assert commands[0][2:4] == ["experiment=fid_features_digits", "seed=0"]
+    assert handed == [
+        f"model.fid_features={tmp_path / 'out/prepare/fid_features/checkpoints/last.ckpt'}"
+    ]

@@ -18,6 +18,7 @@ from dlnotes.detection.heads import (
 )
 from dlnotes.detection.proposals import ProposalCache, selective_search
 from dlnotes.detection.rcnn import RCNN, conv_stack
+from dlnotes.detection.speed import fixed_count
 
 NUM_CLASSES = 11  # background + 10 digits, as the digit scenes
 
@@ -271,3 +272,28 @@ def test_selective_search_finds_a_square():
     torch.testing.assert_close(selective_search(image.float() / 255, max_proposals=50), boxes)
     cache = ProposalCache(max_proposals=50)
     torch.testing.assert_close(cache(image[None])[0], boxes)
+
+
+def test_fast_rcnn_can_share_rcnn_s_cnn_for_a_like_for_like_comparison():
+    """backbone=conv_stack: the very conv layers R-CNN runs on each warped crop (same shapes,
+    in the same order), without its global pool, at stride 8."""
+    fast = build_fast_rcnn(num_classes=11, in_channels=1, backbone="conv_stack")
+    rcnn_convs = [m.weight.shape for m in conv_stack(1) if isinstance(m, torch.nn.Conv2d)]
+    fast_convs = [m.weight.shape for m in fast.backbone if isinstance(m, torch.nn.Conv2d)]
+    assert fast_convs == rcnn_convs
+    assert fast.backbone(torch.zeros(1, 1, 64, 64)).shape == (1, 128, 8, 8)
+    assert fast.stride == 8
+
+
+def test_proposals_are_topped_up_with_random_boxes_to_exactly_n():
+    searched = [torch.tensor([[1.0, 1, 20, 20], [5, 5, 30, 40]]), torch.zeros(0, 4)]
+    for n in (1, 2, 50):
+        boxes = fixed_count(searched, n, (1, 64, 64))
+        assert [len(b) for b in boxes] == [n, n]
+        torch.testing.assert_close(boxes[0][: min(n, 2)], searched[0][: min(n, 2)])
+        every = torch.cat(boxes)
+        assert (every[:, :2] >= 0).all() and (every[:, 2:] <= 64).all()
+        assert (every[:, 2:] > every[:, :2]).all()
+    torch.testing.assert_close(
+        fixed_count(searched, 9, (64, 64)), fixed_count(searched, 9, (64, 64))
+    )

@@ -194,3 +194,25 @@ def test_everything_ignored_gives_nan_and_bad_inputs_raise():
         MeanIoU(num_classes=3).update(torch.tensor([[[0, 3]]]), torch.tensor([[[0, 1]]]))
     with pytest.raises(ValueError, match="must be"):
         MeanIoU(num_classes=3).update(torch.zeros(1, 2, 3), torch.zeros(1, 2, 2, dtype=torch.long))
+
+
+def test_three_averages_of_iou_over_a_test_set_differ_as_documented():
+    """Image 1: classes 0, 1 perfect. Image 2: 4 pixels of class 0, one of class 2 predicted as
+    0, class 3 perfect. Dataset-level: one confusion matrix; per-image mean: each image's mIoU
+    then their mean; torchmetrics' MeanIoU(): the mean over (image, class) pairs present."""
+    from torchmetrics.segmentation import MeanIoU as TorchmetricsMeanIoU
+
+    from dlnotes.metrics.miou_definitions import per_image_mious
+
+    target = torch.tensor([[[0, 0, 1, 1, 1, 1]], [[0, 0, 0, 0, 2, 3]]])
+    labels = torch.tensor([[[0, 0, 1, 1, 1, 1]], [[0, 0, 0, 0, 0, 3]]])
+    image2 = [4 / 5, 0.0, 1.0]  # IoU of classes 0, 2, 3 in image 2
+    torch.testing.assert_close(
+        per_image_mious(labels, target, 4), torch.tensor([1.0, sum(image2) / 3]).double()
+    )
+    dataset = MeanIoU(4)
+    dataset.update(labels, target)
+    assert float(dataset.compute()["miou"]) == pytest.approx((6 / 7 + 1 + 0 + 1) / 4)
+    tm = TorchmetricsMeanIoU(num_classes=4, input_format="index")
+    tm.update(labels, target)
+    assert float(tm.compute()) == pytest.approx((1 + 1 + sum(image2)) / 5)  # 5 pairs

@@ -6,7 +6,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from dlnotes.callbacks.sweep_figure import epoch_curve, first_epoch_reaching
-from dlnotes.utils.seed_stats import CONFIDENCE, welch
+from dlnotes.utils.seed_stats import CONFIDENCE, Difference, one_sample, welch
 
 
 def max_epochs(output_dir: Path) -> int:
@@ -35,20 +35,33 @@ def job_measure(result: dict, measure: dict) -> float:
     return metrics[metric]
 
 
-def verdict(claimed: list[float], other: list[float], better: str) -> dict:
-    """Does the claimed arm beat the other beyond the seed-to-seed noise (Welch's t-test)?"""
+def verdict(claimed: list[float], other: list[float] | None, better: str) -> dict:
+    """Does the claimed arm beat the other beyond the seed-to-seed noise (Welch's t-test)?
+    With no other arm (`other` None), the claimed arm's values are paired differences of two
+    metrics of the same runs, tested against 0 (one-sample t-test); `better: nonzero` asks
+    only that they differ."""
     claimed = [v for v in claimed if not math.isnan(v)]
-    other = [v for v in other if not math.isnan(v)]
-    test = welch(other, claimed)  # claimed − other
+    if other is None:
+        test, name = one_sample(claimed), "one-sample t-test"
+    else:
+        test, name = welch([v for v in other if not math.isnan(v)], claimed), "Welch's t-test"
     if test is None:
         return {"verdict": "not resolved (fewer than 2 runs in an arm)"}
-    right_way = test.difference < 0 if better == "lower" else test.difference > 0
+    return {**word(test, better), "test": name}
+
+
+def word(test: Difference, better: str) -> dict:
+    right_way = {
+        "lower": test.difference < 0,
+        "higher": test.difference > 0,
+        "nonzero": test.difference != 0,
+    }[better]
     if not test.outside_noise:
-        word = "not resolved (within noise)"
+        verdict = "not resolved (within noise)"
     else:
-        word = "holds" if right_way else "does not hold"
+        verdict = "holds" if right_way else "does not hold"
     return {
-        "verdict": word,
+        "verdict": verdict,
         "difference": test.difference,
         "difference_ci": [test.low, test.high],
         "p_value": test.p_value,

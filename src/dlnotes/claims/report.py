@@ -101,11 +101,16 @@ def section(claim, record: dict, figure_path: str) -> str:
         )
     if "difference" in comparison:
         low, high = comparison["difference_ci"]
+        arms, test_name = record["arms"], comparison.get("test", "Welch's t-test")
+        compared = (
+            f"{arms[0]['name']} − {arms[1]['name']}"
+            if len(arms) > 1
+            else f"{measure_name(claim.measure)}, against 0"
+        )
         lines += [
             "",
-            f"{record['arms'][0]['name']} − {record['arms'][1]['name']}: "
-            f"{number(comparison['difference'])} [{number(low)}, {number(high)}], "
-            f"Welch's t-test p = {number(comparison['p_value'], 3)}.",
+            f"{compared}: {number(comparison['difference'])} [{number(low)}, {number(high)}], "
+            f"{test_name} p = {number(comparison['p_value'], 3)}.",
         ]
     if len(record["arms"]) > 2:
         shown = ", ".join(arm["name"] for arm in record["arms"][2:])
@@ -132,7 +137,8 @@ def report(records_dir: Path = DOCS / "claims", notes: Path = DOCS / "notes.md")
         "Written by `python -m dlnotes.claims report` from `docs/claims/<name>.json`; each "
         "claim's file is `conf/claims/<name>.yaml`. An arm's interval is Student's t over "
         "its seeds; the verdict is Welch's t-test of the first arm against the second at "
-        "p < 0.05.",
+        "p < 0.05 (for a claim about two metrics of the same runs, a one-sample t-test of "
+        "their per-seed difference against 0).",
         "",
     ]
     for name in claim_names():

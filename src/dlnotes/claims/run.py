@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import torch
+from hydra.utils import instantiate
 
 from dlnotes.callbacks.sweep_summary import collect_results
 from dlnotes.claims.measure import job_measure, verdict
@@ -93,6 +94,7 @@ def run_claim(claim: Claim, scale: str, out: Path) -> dict:
         results = sweep(
             [*overrides, *arm.overrides, *chosen, f"seed={seeds}"], out / slug(arm.name)
         )
+        add_after_training_metrics(claim, results)
         values = [job_measure(result, claim.measure) for result in results]
         params = parameter_count(results)
         also = {m: [(r.get("metrics") or {}).get(m, math.nan) for r in results] for m in claim.also}
@@ -117,7 +119,9 @@ def run_claim(claim: Claim, scale: str, out: Path) -> dict:
         ],
         "prepare": [{"name": s["name"], "overrides": s["overrides"]} for s in claim.prepare],
         "arms": arms,
-        "comparison": verdict(arms[0]["values"], arms[1]["values"], claim.better),
+        "comparison": verdict(
+            arms[0]["values"], arms[1]["values"] if len(arms) > 1 else None, claim.better
+        ),
         **provenance(),
         "wall_s": round(time.monotonic() - start, 1),
     }
@@ -125,6 +129,16 @@ def run_claim(claim: Claim, scale: str, out: Path) -> dict:
         summary = arm_stats([v for v in arm["values"] if not math.isnan(v)] or [math.nan])
         arm["n"], arm["mean"], arm["ci"] = summary.n, summary.mean, [summary.low, summary.high]
     return record
+
+
+def add_after_training_metrics(claim: Claim, results: list[dict]) -> None:
+    """Each completed job's metrics, plus what the claim's `after_training` call measures."""
+    if claim.after_training is None:
+        return
+    measure_more = instantiate(claim.after_training)
+    for result in results:
+        if result["status"] == "completed":
+            result.setdefault("metrics", {}).update(measure_more(Path(result["output_dir"])))
 
 
 def parameter_count(results: list[dict]) -> int | None:

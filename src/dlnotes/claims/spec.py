@@ -9,6 +9,7 @@ from dlnotes.utils.errors import ConfigError
 
 CLAIMS_DIR = Path(__file__).resolve().parents[3] / "conf" / "claims"
 MEASURES = ("final", "epochs_to", "gap")
+BETTER = ("lower", "higher", "nonzero")  # nonzero: one arm, two of its metrics differ
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Claim:
     notebook: str  # the notebook's words, quoted
     translation: str
     measure: dict  # {kind: final|epochs_to|gap, metric, threshold?, minus?}
-    better: str  # lower | higher: which way the measure is better
+    better: str  # lower | higher: which way the measure is better; nonzero: it differs from 0
     # the first arm is the one the notes say is better, the verdict compares it with the
     # second; any further arm is measured and shown beside them (e.g. a third β)
     arms: list[Arm]
@@ -40,6 +41,9 @@ class Claim:
     # runs every job needs first, e.g. the classifier whose features FID compares:
     # [{name, overrides: [train.py overrides], pass_as: override key, file: in its run dir}]
     prepare: list[dict] = field(default_factory=list)
+    # a partial (Hydra _target_, _partial_: true) called with each trained job's run directory,
+    # returning more metrics for it, e.g. test-time speed at several proposal counts
+    after_training: dict | None = None
 
     def at_scale(self, scale: str) -> "Claim":
         """The claim as run at `scale`: "full" as written, else with the scale's overrides
@@ -65,11 +69,15 @@ def load_claim(name: str) -> Claim:
             raise ConfigError(f"{path}: an arm has name and overrides, got {sorted(arm)}")
     raw["arms"] = [Arm(arm["name"], list(arm["overrides"])) for arm in raw["arms"]]
     claim = Claim(name=name, **raw)
-    if claim.measure["kind"] not in MEASURES or claim.better not in ("lower", "higher"):
-        raise ConfigError(f"{path}: measure.kind must be one of {MEASURES}, better lower|higher")
+    if claim.measure["kind"] not in MEASURES or claim.better not in BETTER:
+        raise ConfigError(f"{path}: measure.kind must be one of {MEASURES}, better one of {BETTER}")
     for step in claim.prepare:
         if set(step) != {"name", "overrides", "pass_as", "file"}:
             raise ConfigError(f"{path}: a prepare step has name, overrides, pass_as and file")
-    if len(claim.arms) < 2:
-        raise ConfigError(f"{path}: a claim compares two arms, it has {len(claim.arms)}")
+    paired = len(claim.arms) == 1 and claim.measure["kind"] == "gap"
+    if len(claim.arms) < 2 and not paired:
+        raise ConfigError(
+            f"{path}: a claim compares two arms (or, with one arm, two of its metrics: "
+            f"measure.kind gap), it has {len(claim.arms)}"
+        )
     return claim

@@ -14,10 +14,11 @@ from torchvision.ops import roi_align, roi_pool
 
 from dlnotes.detection.detector import ProposalDetector, ProposalFn
 from dlnotes.detection.heads import DetectionHead
-from dlnotes.detection.rcnn import rois_from_proposals
+from dlnotes.detection.rcnn import conv_layers, rois_from_proposals
 from dlnotes.nets.fcn import nin_parts, resnet_parts
 
-BACKBONES = ("resnet50", "nin")
+BACKBONES = ("resnet50", "nin", "conv_stack")
+CONV_STACK_WIDTHS = (32, 64, 128)  # R-CNN's CNN (conf/model/rcnn.yaml)
 POOLS = ("roi_pool", "roi_align")
 
 
@@ -25,13 +26,16 @@ def make_backbone(
     name: str, in_channels: int, norm: str = "batchnorm", dropout: float = 0.1
 ) -> tuple[nn.Module, int, int]:
     """(backbone, out channels, stride), cut as in fcn.py: ResNet50's conv1 + stages 2–3
-    (512 channels, stride 8) or NIN's mlpconvs without the class maps (192, stride 4)."""
+    (512 channels, stride 8), NIN's mlpconvs without the class maps (192, stride 4), or R-CNN's
+    own CNN without its global pool (128, stride 8): R-CNN and Fast R-CNN like for like."""
     if name == "resnet50":
         early, deep, _, channels = resnet_parts(in_channels, norm)
         return nn.Sequential(early, deep), channels, 8
     if name == "nin":
         early, deep, _, channels = nin_parts(in_channels, norm, dropout)
         return nn.Sequential(early, deep), channels, 4
+    if name == "conv_stack":
+        return conv_layers(in_channels, CONV_STACK_WIDTHS), CONV_STACK_WIDTHS[-1], 8
     raise ValueError(f"backbone {name!r}: choose {' or '.join(BACKBONES)}")
 
 

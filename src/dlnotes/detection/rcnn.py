@@ -15,9 +15,9 @@ from dlnotes.detection.detector import ProposalDetector, ProposalFn
 from dlnotes.detection.heads import DetectionHead
 
 
-def conv_stack(in_channels: int, widths: tuple[int, ...] = (32, 64, 128)) -> nn.Sequential:
-    """A tiny CNN for warped crops: [3×3 conv → BN → ReLU → 2×2 max-pool] per width, then a
-    global average pool and flatten → (N, widths[-1])."""
+def conv_layers(in_channels: int, widths: tuple[int, ...] = (32, 64, 128)) -> nn.Sequential:
+    """[3×3 conv → BN → ReLU → 2×2 max-pool] per width: widths[-1] maps at stride
+    2 ** len(widths). Fast R-CNN can share it (`backbone=conv_stack`): the same CNN for both."""
     layers: list[nn.Module] = []
     for width in widths:
         layers += [
@@ -27,7 +27,13 @@ def conv_stack(in_channels: int, widths: tuple[int, ...] = (32, 64, 128)) -> nn.
             nn.MaxPool2d(2),
         ]
         in_channels = width
-    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    return nn.Sequential(*layers)
+
+
+def conv_stack(in_channels: int, widths: tuple[int, ...] = (32, 64, 128)) -> nn.Sequential:
+    """A tiny CNN for warped crops: `conv_layers`, then a global average pool and flatten →
+    (N, widths[-1])."""
+    return nn.Sequential(*conv_layers(in_channels, widths), nn.AdaptiveAvgPool2d(1), nn.Flatten())
 
 
 @torch.no_grad()

@@ -83,6 +83,19 @@ def welch(reference: list[float], arm: list[float]) -> Difference | None:
     return Difference(difference, float(interval.low), float(interval.high), float(test.pvalue))
 
 
+def one_sample(values: list[float]) -> Difference | None:
+    """The mean of `values` (e.g. per-seed differences of two metrics of the same runs) against
+    0: its 95% interval and the one-sample t-test's p. None with fewer than 2 values."""
+    if len(values) < 2:
+        return None
+    mean = sum(values) / len(values)
+    if max(values) == min(values):
+        return Difference(mean, mean, mean, 1.0 if mean == 0 else 0.0)
+    test = stats.ttest_1samp(values, 0.0)
+    interval = test.confidence_interval(CONFIDENCE)
+    return Difference(mean, float(interval.low), float(interval.high), float(test.pvalue))
+
+
 def metric_values(jobs: list[dict], column: str, value_of) -> list[float]:
     """`value_of(job, column)` of each job that has it."""
     values = [value_of(job, column) for job in jobs]
