@@ -26,7 +26,9 @@ def records(tmp_path_factory):
     out = tmp_path_factory.mktemp("wandb_run")
     overrides = ["debug=limit", "logger=wandb", "tags=[test]", "logger.wandb.log_model=true"]
     cfg = compose_config(fast_overrides(*overrides), out)
-    train(cfg)
+    with pytest.MonkeyPatch.context() as patch:  # the checkpoints staged for upload: in tmp
+        patch.setenv("WANDB_DATA_DIR", str(out / "wandb_data"))
+        train(cfg)
     (run_dir,) = (out / "wandb").glob("offline-run-*")
     return read_records(run_dir)
 
