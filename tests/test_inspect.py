@@ -8,11 +8,12 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import ROOT, compose_config, fast_overrides
+from conftest import ROOT, compose_config, fast_overrides, write_image_folder
 from dlnotes.inspect import inspect
 from dlnotes.nets.conv1x1 import bottleneck_vs_plain, notes_example
 from dlnotes.nets.nin import NIN
 from dlnotes.train import train
+from dlnotes.utils.data_shape import data_shape
 from dlnotes.utils.inspection import compare, inspect_module
 
 
@@ -87,6 +88,14 @@ def test_inspecting_needs_no_data_when_the_data_config_states_the_shape(offline,
     text = inspect(compose_config(overrides, tmp_path, config_name="inspect"))
     assert "ResNet50" in text and "23,528,522" in text  # 3 input channels, 10 classes
     assert offline == [] and not (tmp_path / "data").exists()
+
+
+def test_the_data_is_read_only_where_its_config_does_not_state_the_shape(tmp_path):
+    root = write_image_folder(tmp_path / "images", classes=3)
+    cfg = compose_config(["data=image_folder", f"data.root={root}"], tmp_path, "inspect")
+    assert cfg.data.num_classes is None  # the class folders say how many
+    assert data_shape(cfg) == ((3, 32, 32), 3)
+    assert cfg.data.num_classes == 3  # filled in, as training does
 
 
 def test_training_logs_the_inspection_at_start(tmp_path):
