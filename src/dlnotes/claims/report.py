@@ -127,6 +127,31 @@ def section(claim, record: dict, figure_path: str) -> str:
     return "\n".join(lines)
 
 
+def summary_table(records: dict[str, dict]) -> str:
+    """One line per recorded claim (its verdict, where and how long), and the total time."""
+    lines = ["| claim | verdict | measured | time |", "|---|---|---|---|"]
+    for name, record in records.items():
+        lines.append(
+            f"| [{load_claim(name).title}](#{anchor(load_claim(name).title)}) | "
+            f"{record['comparison']['verdict']} | {record['date']}, {record['commit']} | "
+            f"{record['wall_s'] / 60:.1f} min |"
+        )
+    total = sum(record["wall_s"] for record in records.values()) / 60
+    machines = sorted({record["machine"] for record in records.values()})
+    lines += [
+        "",
+        f"All {len(records)} claims, run one after another: {total:.0f} min on "
+        f"{'; '.join(machines)}.",
+    ]
+    return "\n".join(lines)
+
+
+def anchor(title: str) -> str:
+    """GitHub's heading anchor: lower case, punctuation dropped, spaces → hyphens."""
+    kept = "".join(c for c in title.lower() if c.isalnum() or c in " -_")
+    return kept.replace(" ", "-")
+
+
 def report(records_dir: Path = DOCS / "claims", notes: Path = DOCS / "notes.md") -> str:
     """Rewrite the claims part of `notes` from the records; returns it."""
     parts = [
@@ -141,10 +166,15 @@ def report(records_dir: Path = DOCS / "claims", notes: Path = DOCS / "notes.md")
         "their per-seed difference against 0).",
         "",
     ]
+    records = {
+        name: json.loads((records_dir / f"{name}.json").read_text())
+        for name in claim_names()
+        if (records_dir / f"{name}.json").is_file()
+    }
+    parts += [summary_table(records), ""]
     for name in claim_names():
-        path = records_dir / f"{name}.json"
         claim = load_claim(name)
-        if not path.is_file():
+        if name not in records:
             parts += [
                 f"### {claim.title}",
                 "",
@@ -152,7 +182,7 @@ def report(records_dir: Path = DOCS / "claims", notes: Path = DOCS / "notes.md")
                 "",
             ]
             continue
-        record = json.loads(path.read_text())
+        record = records[name]
         figure(claim, record, notes.parent / "figures" / f"claim_{name}.png")
         parts.append(section(claim, record, f"figures/claim_{name}.png"))
     parts.append(END)

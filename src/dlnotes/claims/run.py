@@ -42,18 +42,24 @@ def sweep(overrides: list[str], sweep_dir: Path) -> list[dict]:
     return results
 
 
+def single_run(overrides: list[str], run_dir: Path) -> bool:
+    """`python train.py OVERRIDES` into `run_dir`; whether it succeeded."""
+    command = [sys.executable, str(ROOT / "train.py"), *overrides, f"hydra.run.dir={run_dir}"]
+    log.info("preparing: " + " ".join(command[1:]))
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        log.error(done.stderr[-2000:])
+    return done.returncode == 0
+
+
 def prepared(claim: Claim, out: Path) -> list[str]:
     """Run the claim's prepare steps (one `python train.py` each); the overrides that hand
     their outputs to every job, e.g. model.fid_features=<run>/checkpoints/last.ckpt."""
     handed = []
     for step in claim.prepare:
         run_dir = out / "prepare" / slug(step["name"])
-        command = [sys.executable, str(ROOT / "train.py"), *step["overrides"]]
-        command.append(f"hydra.run.dir={run_dir}")
-        log.info("preparing: " + " ".join(command[1:]))
-        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-        if done.returncode != 0 or not (run_dir / step["file"]).is_file():
-            raise RuntimeError(f"prepare step {step['name']!r} failed: {done.stderr[-2000:]}")
+        if not single_run(step["overrides"], run_dir) or not (run_dir / step["file"]).is_file():
+            raise RuntimeError(f"prepare step {step['name']!r} failed (its log: {run_dir})")
         handed.append(f"{step['pass_as']}={run_dir / step['file']}")
     return handed
 
