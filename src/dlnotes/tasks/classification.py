@@ -11,6 +11,7 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionM
 
 from dlnotes.tasks.optim import build_optimizers
 from dlnotes.utils.images import figure_to_array, log_image
+from dlnotes.utils.memory_format import channels_last_batch, to_channels_last
 
 
 class ClassificationTask(L.LightningModule):
@@ -18,6 +19,12 @@ class ClassificationTask(L.LightningModule):
 
     The net arrives built from config; the optimizer and scheduler arrive as partials.
     `monitor`/`mode` name the metric that checkpoints, early stopping and sweeps follow.
+
+    A training step reads nothing back from the device: its loss is logged without
+    `prog_bar` (Lightning turns every on-step progress-bar value into a Python number after
+    each step, which on a GPU waits for the step to finish; `callbacks.progress_bar` shows it
+    every `trainer.log_every_n_steps` steps instead), and the training accuracies are updated
+    on the device and logged once, at the end of the epoch.
     """
 
     def __init__(
@@ -37,24 +44,27 @@ class ClassificationTask(L.LightningModule):
         self.optimizer, self.scheduler = optimizer, scheduler
         self.monitor, self.mode = monitor, mode
         self.channels_last = channels_last
-        self.train_metrics = self._metrics(num_classes, "train/")
+        # synced by Lightning when logged (see on_train_epoch_end), not by torchmetrics
+        self.train_metrics = self._metrics(num_classes, "train/", sync_on_compute=False)
         self.val_metrics = self._metrics(num_classes, "val/")
         self.test_metrics = self._metrics(num_classes, "test/")
         self.confusion = MulticlassConfusionMatrix(num_classes)
         if channels_last:
-            self.net = self.net.to(memory_format=torch.channels_last)
+            self.net = to_channels_last(self.net)
         self.forward_net = torch.compile(self.net) if compile else self.net
 
     @staticmethod
-    def _metrics(num_classes: int, prefix: str) -> MetricCollection:
-        metrics = {"acc": MulticlassAccuracy(num_classes, average="micro")}
+    def _metrics(num_classes: int, prefix: str, **options) -> MetricCollection:
+        metrics = {"acc": MulticlassAccuracy(num_classes, average="micro", **options)}
         if num_classes >= 10:
-            metrics["acc_top5"] = MulticlassAccuracy(num_classes, top_k=5, average="micro")
+            metrics["acc_top5"] = MulticlassAccuracy(
+                num_classes, top_k=5, average="micro", **options
+            )
         return MetricCollection(metrics, prefix=prefix)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         if self.channels_last:
-            images = images.contiguous(memory_format=torch.channels_last)
+            images = channels_last_batch(images)
         return self.forward_net(images)
 
     def _step(self, batch, metrics: MetricCollection, stage: str):
@@ -63,15 +73,28 @@ class ClassificationTask(L.LightningModule):
         # notes: softmax + cross-entropy in one numerically stable call on the logits
         loss = F.cross_entropy(logits, labels)
         metrics.update(logits, labels)
-        on_step = stage == "train"
+        training = stage == "train"
         self.log(
-            f"{stage}/loss", loss, on_step=on_step, on_epoch=True, prog_bar=True, sync_dist=True
+            f"{stage}/loss",
+            loss,
+            on_step=training,
+            on_epoch=True,
+            prog_bar=not training,
+            sync_dist=True,
         )  # sync_dist: under DDP the epoch mean is over all ranks
-        self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=stage != "train")
+        if not training:
+            self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=True)
         return loss, logits
 
     def training_step(self, batch, batch_idx):
         return self._step(batch, self.train_metrics, "train")[0]
+
+    def on_train_epoch_end(self):
+        # the epoch's training accuracies, averaged over the ranks (each sees as many images) by
+        # Lightning when it computes the epoch's metrics: a collective here, in torchmetrics'
+        # compute, would meet rank 0's progress bar syncing the epoch loss first, and hang
+        self.log_dict(self.train_metrics.compute(), sync_dist=True)
+        self.train_metrics.reset()
 
     def validation_step(self, batch, batch_idx):
         self._step(batch, self.val_metrics, "val")

@@ -18,6 +18,7 @@ from torchmetrics import Metric
 
 from dlnotes.tasks.gan_losses import discriminator_loss, generator_loss
 from dlnotes.utils.images import grid_image, log_image
+from dlnotes.utils.memory_format import channels_last_batch, to_channels_last
 from dlnotes.utils.model_check import shape_text
 
 SAMPLE_SEED = 0  # the fixed noise behind the sample grids
@@ -62,8 +63,8 @@ class GANTask(L.LightningModule):
         self.monitor, self.mode = monitor, mode
         self.channels_last = channels_last
         if channels_last:
-            self.generator.to(memory_format=torch.channels_last)
-            self.discriminator.to(memory_format=torch.channels_last)
+            self.generator = to_channels_last(self.generator)
+            self.discriminator = to_channels_last(self.discriminator)
         seeded = torch.Generator().manual_seed(SAMPLE_SEED)
         noise = torch.randn(num_sample_images, latent_dim, generator=seeded)
         self.register_buffer("fixed_noise", noise, persistent=False)
@@ -94,7 +95,7 @@ class GANTask(L.LightningModule):
     def _images(self, batch) -> torch.Tensor:
         images = batch[0]
         if self.channels_last and images.ndim == 4:
-            images = images.contiguous(memory_format=torch.channels_last)
+            images = channels_last_batch(images)
         return images
 
     def check_data(self, image_shape: tuple[int, ...]) -> None:

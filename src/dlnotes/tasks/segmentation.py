@@ -16,6 +16,7 @@ from dlnotes.metrics.miou import MeanIoU
 from dlnotes.tasks.class_names import class_names
 from dlnotes.tasks.optim import build_optimizers
 from dlnotes.utils.images import grid_image, log_image
+from dlnotes.utils.memory_format import channels_last_batch, to_channels_last
 
 
 def color_masks(masks: torch.Tensor, num_classes: int, ignore_index: int) -> torch.Tensor:
@@ -62,7 +63,7 @@ class SegmentationTask(L.LightningModule):
         super().__init__()
         self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"], logger=False)
         self.channels_last = channels_last
-        self.net = net.to(memory_format=torch.channels_last) if channels_last else net
+        self.net = to_channels_last(net) if channels_last else net
         self.optimizer, self.scheduler = optimizer, scheduler
         self.num_classes, self.ignore_index = num_classes, ignore_index
         self.class_names = list(class_names) if class_names else None
@@ -73,7 +74,7 @@ class SegmentationTask(L.LightningModule):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         if self.channels_last:
-            images = images.contiguous(memory_format=torch.channels_last)
+            images = channels_last_batch(images)
         return self.net(images)
 
     def _step(self, batch, stage: str) -> tuple[torch.Tensor, torch.Tensor]:

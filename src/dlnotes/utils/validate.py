@@ -28,6 +28,31 @@ CHECKS = {
 }
 
 
+def notes_bn_keys(node, path: str) -> list[str]:
+    """The `norm` keys under `node` (a plain container, any depth) set to notes_bn."""
+    if not isinstance(node, dict):
+        return []
+    found = [f"{path}.norm"] if node.get("norm") == "notes_bn" else []
+    for key, value in node.items():
+        found += notes_bn_keys(value, f"{path}.{key}")
+    return found
+
+
+def check_sync_batchnorm(cfg: DictConfig) -> None:
+    """`trainer.sync_batchnorm` converts torch's BatchNorm layers only: the notes' own BN (a
+    plain module) would keep per-GPU statistics without a word, so it is refused."""
+    if not OmegaConf.select(cfg, "trainer.sync_batchnorm", default=False):
+        return
+    model = OmegaConf.to_container(cfg.model, resolve=False) if "model" in cfg else None
+    found = notes_bn_keys(model, "model")
+    if found:
+        raise ConfigError(
+            f"trainer.sync_batchnorm=true cannot synchronize {found[0]}=notes_bn (the notes' BN "
+            "is a plain module, its statistics would stay per GPU): use "
+            f"{found[0]}=batchnorm, or trainer.sync_batchnorm=false to keep them per GPU"
+        )
+
+
 def validate_config(cfg: DictConfig) -> None:
     """Raise a one-line ConfigError naming the first key whose value is wrong."""
     for key, (is_valid, expected) in CHECKS.items():
@@ -36,3 +61,4 @@ def validate_config(cfg: DictConfig) -> None:
             continue
         if value is None or not is_valid(value):
             raise ConfigError(f"{key}={value!r} is not valid: it must be {expected}")
+    check_sync_batchnorm(cfg)
