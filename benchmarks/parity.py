@@ -33,35 +33,57 @@ DEFAULTS = {"epochs": "3", "repeats": "3", "compare_steps": "5", "batches": "all
 BASE = ["model=nin", "trainer=cpu", "logger=csv"]
 
 
-class Stopwatch(L.Callback):
-    """Times the training (first step to the end of the last epoch) and keeps the first
-    losses; reseeds torch as training starts, as the plain loop does."""
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work (a GPU's kernels run after the call that queued them)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
-    def __init__(self, seed: int, compare_steps: int):
+
+class Stopwatch(L.Callback):
+    """Times the training from step `warmup` to the end of step `until` (default: the end of
+    the last epoch) and keeps the first losses; reseeds torch as training starts, as the plain
+    loop does."""
+
+    def __init__(self, seed: int, compare_steps: int, warmup: int = 0, until: int | None = None):
         self.seed, self.compare_steps = seed, compare_steps
+        self.warmup, self.until = warmup, until
         self.losses: list[float] = []
-        self.seconds = 0.0
+        self.start, self.seconds = None, 0.0
 
     def on_train_start(self, trainer, pl_module):
         torch.manual_seed(self.seed)
-        self.start = time.perf_counter()
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if trainer.global_step == self.warmup and self.start is None:
+            synchronize(pl_module.device)
+            self.start = time.perf_counter()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         if len(self.losses) < self.compare_steps:
             self.losses.append(float(outputs["loss"]))
+        if trainer.global_step == self.until:
+            self._stop(pl_module)
 
     def on_train_end(self, trainer, pl_module):
+        if self.until is None:
+            self._stop(pl_module)
+
+    def _stop(self, pl_module):
+        synchronize(pl_module.device)
         self.seconds = time.perf_counter() - self.start
 
 
-def ours(cfg, initial: dict, compare_steps: int) -> tuple[float, list[float]]:
-    """train.py's objects (build_datamodule, build_model, build_trainer), fit, timed."""
-    datamodule = build_datamodule(cfg)
+def ours(
+    cfg, initial: dict, compare_steps: int, datamodule=None, callbacks=(), **timing
+) -> tuple[float, list[float]]:
+    """train.py's objects (build_datamodule, build_model, build_trainer), fit, timed (`timing`:
+    Stopwatch's warmup and until); `callbacks` are added to the trainer's."""
+    datamodule = datamodule or build_datamodule(cfg)
     model = build_model(cfg, datamodule)
     model.net.load_state_dict(initial)
     trainer, _ = build_trainer(cfg, ckpt_path=None)
-    stopwatch = Stopwatch(cfg.seed, compare_steps)
-    trainer.callbacks.append(stopwatch)
+    stopwatch = Stopwatch(cfg.seed, compare_steps, **timing)
+    trainer.callbacks += [*callbacks, stopwatch]
     trainer.fit(model, datamodule=datamodule)
     return stopwatch.seconds, stopwatch.losses
 
@@ -75,40 +97,75 @@ def to_float(images: torch.Tensor) -> torch.Tensor:
     return images.float().div_(255) if images.dtype == torch.uint8 else images
 
 
-def plain(cfg, initial: dict, compare_steps: int) -> tuple[float, list[float]]:
-    """The loop one would write by hand around the same net, optimizer and batches."""
-    datamodule = build_datamodule(cfg)
+def batches_on(datamodule, name: str, device: torch.device):
+    """Split `name`'s batches as our datamodule gives them, indexed on `device` (as ours are on
+    a GPU with data.on_device=true)."""
+    if device.type == "cpu":
+        return getattr(datamodule, f"{name}_dataloader")()
+    images, labels = datamodule.split_on(name, device)
+    return datamodule.batch_type(
+        images, labels, datamodule.batch_size, shuffle=name == "train", seed=datamodule.seed
+    )
+
+
+def plain(
+    cfg,
+    initial: dict,
+    compare_steps: int,
+    datamodule=None,
+    device: torch.device | str = "cpu",
+    warmup: int = 0,
+    until: int | None = None,
+) -> tuple[float, list[float]]:
+    """The loop one would write by hand around the same net, optimizer and batches.
+
+    On `device`, with the config's channels_last, bf16-mixed (autocast) and model.compile;
+    timed from step `warmup` to the end of step `until` (default: the end of the last epoch).
+    """
+    device = torch.device(device)
+    datamodule = datamodule or build_datamodule(cfg)
     net = instantiate(cfg.model.net)
     net.load_state_dict(initial)
     layout = torch.channels_last if cfg.model.get("channels_last") else torch.contiguous_format
-    net = net.to(memory_format=layout)
+    net = net.to(device=device, memory_format=layout)
+    forward = torch.compile(net) if cfg.model.get("compile") else net
+    bf16 = cfg.trainer.get("precision") in ("bf16-mixed", "bf16")
     optimizer = instantiate(cfg.model.optimizer)(params=net.parameters())
     scheduler = instantiate(cfg.model.scheduler)(optimizer=optimizer)
-    train_batches, val_batches = datamodule.train_dataloader(), datamodule.val_dataloader()
-    losses = []
+    train_batches = batches_on(datamodule, "train", device)
+    val_batches = batches_on(datamodule, "val", device)
+    losses, step, start = [], 0, None
     torch.manual_seed(cfg.seed)
-    start = time.perf_counter()
     for _ in range(cfg.trainer.max_epochs):
         net.train()
         for images, labels in islice(
             train_batches, limit(cfg.trainer.get("limit_train_batches", 1.0))
         ):
+            if step == warmup and start is None:
+                synchronize(device)
+                start = time.perf_counter()
             images = to_float(images).contiguous(memory_format=layout)
-            loss = F.cross_entropy(net(images), labels)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                loss = F.cross_entropy(forward(images), labels)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             if len(losses) < compare_steps:
                 losses.append(loss.item())
+            step += 1
+            if step == until:
+                synchronize(device)
+                return time.perf_counter() - start, losses
         scheduler.step()
         net.eval()
         correct = 0
-        with torch.no_grad():
+        with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             for images, labels in islice(
                 val_batches, limit(cfg.trainer.get("limit_val_batches", 1.0))
             ):
-                logits = net(to_float(images).contiguous(memory_format=layout))
+                logits = forward(to_float(images).contiguous(memory_format=layout))
                 correct += int((logits.argmax(1) == labels).sum())
+    synchronize(device)
     return time.perf_counter() - start, losses
 
 
