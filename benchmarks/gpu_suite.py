@@ -30,9 +30,10 @@ Sections (each figure with its baseline from the same run):
 
 Writes OUT/gpu_suite.json and OUT/gpu_suite.md (the card, date, commit, torch, CUDA and cuDNN
 versions on top); write_docs=true also puts the markdown into docs/benchmarks.md between its
-`gpu-suite` markers. dry_run=true runs the same code on the CPU at tiny sizes in seconds
-(tests/test_gpu_suite.py): its numbers mean nothing, and the figures only a GPU has (peak GPU
-memory, GPU kernel time, SyncBatchNorm) read "n/a on CPU".
+`gpu-suite` markers (write_docs=append: after what is there, for a run made in two parts).
+dry_run=true runs the same code on the CPU at tiny sizes (tests/test_gpu_suite.py; NIN stands
+in for ResNet50): its numbers mean nothing, and the figures only a GPU has (peak GPU memory,
+GPU kernel time, SyncBatchNorm) read "n/a on CPU".
 """
 
 import contextlib
@@ -54,6 +55,7 @@ import lightning as L
 import torch
 from harness import MNIST, ROOT, compose_train_config, split_args
 from hydra.utils import instantiate
+from omegaconf import OmegaConf
 from parity import ours, plain
 from torch.profiler import ProfilerActivity, profile
 
@@ -159,6 +161,7 @@ class Run:
     tmp: Path
     started: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
+    datamodules: dict = field(default_factory=dict)
 
     @property
     def device(self) -> torch.device:
@@ -167,6 +170,17 @@ class Run:
     @property
     def trainer(self) -> str:
         return "cpu" if self.dry else "gpu"
+
+    def datamodule(self, cfg):
+        """The datamodule of `cfg.data`, built once for all the runs that train on the same data
+        (random images are slow to draw, and on a GPU they are copied there once)."""
+        key = OmegaConf.to_yaml(cfg.data)
+        if key not in self.datamodules:
+            self.datamodules.clear()  # one data set held at a time
+            free_memory()
+            L.seed_everything(cfg.seed)
+            self.datamodules[key] = build_datamodule(cfg)
+        return self.datamodules[key]
 
     def na(self, why: str = "") -> str:
         """A figure the CPU cannot give (`why`: kept in the JSON's notes)."""
@@ -238,8 +252,8 @@ def ours_and_plain(run: Run, overrides: list[str], warmup: int, steps: int, name
     timed over steps warmup..warmup+steps (after compilation and cuDNN's first calls)."""
     cfg = compose_train_config(overrides, run.tmp / f"{name}-ours")
     batch = cfg.data.batch_size
+    datamodule = run.datamodule(cfg)
     L.seed_everything(cfg.seed)
-    datamodule = build_datamodule(cfg)
     initial = instantiate(cfg.model.net).state_dict()
     timing = {"warmup": warmup, "until": warmup + steps}
     row: dict = {"batch": batch}
@@ -268,8 +282,8 @@ def ours_only(run: Run, overrides: list[str], warmup: int, steps: int, name: str
     """images/s and peak memory of train.py's path alone."""
     cfg = compose_train_config(overrides, run.tmp / name)
     batch = cfg.data.batch_size
+    datamodule = run.datamodule(cfg)
     L.seed_everything(cfg.seed)
-    datamodule = build_datamodule(cfg)
     initial = instantiate(cfg.model.net).state_dict()
     row: dict = {"batch": batch}
     torch.backends.cudnn.benchmark = bool(cfg.trainer.get("benchmark"))
@@ -935,12 +949,15 @@ WRITERS = {
 }
 
 
-def write_docs(text: str) -> None:
-    """Put `text` between the GPU section's markers in docs/benchmarks.md."""
+def write_docs(text: str, append: bool = False) -> None:
+    """Put `text` between the GPU section's markers in docs/benchmarks.md, instead of what is
+    there or (`append`: a run's second part) after it."""
     docs = DOCS.read_text()
     start, end = MARKERS
     before, rest = docs.split(start, 1)
-    _, after = rest.split(end, 1)
+    inside, after = rest.split(end, 1)
+    if append:
+        text = f"{inside.strip()}\n\n{text}"
     DOCS.write_text(f"{before}{start}\n{text}\n{end}{after}")
 
 
@@ -1018,8 +1035,8 @@ def main(argv: list[str]) -> dict:
     text = markdown(results)
     (out / "gpu_suite.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     (out / "gpu_suite.md").write_text(text + "\n")
-    if args["write_docs"] == "true":
-        write_docs(text)
+    if args["write_docs"] in ("true", "append"):
+        write_docs(text, append=args["write_docs"] == "append")
     print(text)
     return results
 

@@ -108,3 +108,6 @@ def test_write_docs_replaces_only_the_gpu_section(dry_run, tmp_path, monkeypatch
     assert written.startswith("# Benchmarks\n\n## 6. GPU\n\n" + start) and written.endswith(
         "\n\nafter\n"
     )
+    suite.write_docs("### second part", append=True)  # a run made in two parts
+    both = docs.read_text()
+    assert both.index("### 4. DDP") < both.index("### second part") < both.index(end)
