@@ -347,7 +347,34 @@ def resnet50(run: Run) -> dict:
         doubled = {"batch": 2 * batch, "ours": "out of GPU memory", "peak_gib_ours": "-"}
         free_memory()
     result["doubled_batch"] = doubled
+    # where the time goes at the given batch: the GPU busy, or waiting for the host
+    steps = sizes.warmup + sizes.profile_steps
+    overrides = throughput_overrides(run, model, sizes.resnet_shape, 1000, batch, steps)
+    overrides += variant_overrides("bf16+channels_last")
+    profiled = profile_ours(run, overrides, sizes.warmup, sizes.profile_steps, "resnet50-profile")
+    result["profile"] = profiled | {"variant": "bf16+channels_last"}
+    result["limit"] = limit(run, result)
     return result
+
+
+def limit(run: Run, result: dict) -> str:
+    """What held the best variant below the goal, from the same run's measurements."""
+    if result["goal"]["met"]:
+        return "none: the goal is met"
+    busy = result["profile"]["gpu_busy_share"]
+    same_batch = result["variants"]["bf16+channels_last"]["ours"]
+    doubled = result["doubled_batch"]["ours"]
+    gain = doubled / same_batch if isinstance(doubled, float) else None
+    if not isinstance(busy, float):
+        return run.na("what limits the best variant (the GPU's busy share)")
+    facts = f"GPU busy {busy:.0%} of the profiled steps' wall time" + (
+        f"; twice the batch: {gain:.2f}× the images/s" if gain else f"; twice the batch: {doubled}"
+    )
+    if busy >= 0.9:
+        return f"the GPU itself, its kernels back to back ({facts})"
+    if gain and gain >= 1.05:
+        return f"the batch size: the GPU waits between kernels at this batch ({facts})"
+    return f"the host: the GPU waits for Python between kernels ({facts})"
 
 
 class ProfileSteps(L.Callback):
@@ -854,7 +881,8 @@ def resnet50_lines(section: dict) -> list[str]:
         f"of {number(goal['goal'])} ({'met' if goal['met'] else 'not met'}); "
         f"{number(goal['vs_a100_reference'])}× NVIDIA's A100 reference (2,470 images/s, AMP). "
         f"bf16 + channels_last at twice the batch ({doubled['batch']}): ours "
-        f"{number(doubled['ours'])} images/s (peak {number(doubled['peak_gib_ours'])} GiB).",
+        f"{number(doubled['ours'])} images/s (peak {number(doubled['peak_gib_ours'])} GiB). "
+        f"What limits it: {section['limit']}.",
     ]
     return lines
 

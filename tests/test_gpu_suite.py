@@ -3,6 +3,7 @@ of docs/benchmarks.md's GPU section comes out, in the JSON and the markdown, as 
 "n/a on CPU" where only a GPU has it (no timing is asserted: the sizes are tiny)."""
 
 import json
+from pathlib import Path
 
 import pytest
 from test_benchmarks import load_benchmark
@@ -55,6 +56,7 @@ def test_resnet50_goal_doubled_batch_and_nin_profile(dry_run):
     assert goal["goal"] == 4000 and is_number(goal["images_per_s"]) and goal["met"] is False
     doubled = results["resnet50"]["doubled_batch"]
     assert doubled["batch"] == 2 * results["resnet50"]["batch"] and is_number(doubled["ours"])
+    assert results["resnet50"]["limit"] == NA and results["resnet50"]["profile"]["wall_ms_per_step"]
     profile = results["nin"]["profile"]
     assert is_number(profile["host_reads_per_step"]) and is_number(profile["wall_ms_per_step"])
     assert profile["gpu_kernel_ms_per_step"] == profile["gpu_busy_share"] == NA
@@ -111,3 +113,20 @@ def test_write_docs_replaces_only_the_gpu_section(dry_run, tmp_path, monkeypatch
     suite.write_docs("### second part", append=True)  # a run made in two parts
     both = docs.read_text()
     assert both.index("### 4. DDP") < both.index("### second part") < both.index(end)
+
+
+@pytest.mark.parametrize(
+    ("busy", "doubled", "limit"),
+    [(0.95, 3100.0, "the GPU itself"), (0.6, 3600.0, "the batch size"), (0.6, 3050.0, "the host")],
+)
+def test_what_limits_resnet50_is_read_from_the_same_run(dry_run, busy, doubled, limit):
+    suite, _, _ = dry_run
+    run = suite.Run(False, suite.Sizes(), "", 256, 512, Path("."))
+    result = {
+        "goal": {"met": False},
+        "profile": {"gpu_busy_share": busy},
+        "variants": {"bf16+channels_last": {"ours": 3000.0}},
+        "doubled_batch": {"ours": doubled},
+    }
+    assert suite.limit(run, result).startswith(limit)
+    assert suite.limit(run, result | {"goal": {"met": True}}) == "none: the goal is met"
