@@ -131,8 +131,9 @@ def summary_table(records: dict[str, dict]) -> str:
     """One line per recorded claim (its verdict, where and how long), and the total time."""
     lines = ["| claim | verdict | measured | time |", "|---|---|---|---|"]
     for name, record in records.items():
+        title = load_claim(name).title
         lines.append(
-            f"| [{load_claim(name).title}](#{anchor(load_claim(name).title)}) | "
+            f"| [{title}](#{anchor(title)}) | "
             f"{record['comparison']['verdict']} | {record['date']}, {record['commit']} | "
             f"{record['wall_s'] / 60:.1f} min |"
         )
