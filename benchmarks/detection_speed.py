@@ -15,10 +15,10 @@ import time
 
 import torch
 
+from dlnotes.checkpoints.load import model_from_checkpoint
+from dlnotes.claims.detection_speed import detect, map50
 from dlnotes.data.digit_scenes import DigitScenesDataModule
 from dlnotes.detection.proposals import ProposalCache
-from dlnotes.detection.speed import detect, map50
-from dlnotes.utils.checkpoint import model_from_checkpoint
 
 
 def parse(argv: list[str]) -> dict[str, str]:

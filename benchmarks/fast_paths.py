@@ -17,7 +17,7 @@ import time
 import lightning as L
 from harness import compose_train_config, machine, split_args, with_defaults
 
-from dlnotes.train import build_datamodule, build_model, build_trainer
+from dlnotes.run.build import build_datamodule, build_model, build_trainer
 
 DEFAULTS = {
     "models": "nin,resnet50",

@@ -11,8 +11,8 @@ import argparse
 import torch
 from hydra.utils import instantiate
 
+from dlnotes.checkpoints.load import load_checkpoint, model_from_checkpoint, saved_config
 from dlnotes.metrics.fid import domain_fid
-from dlnotes.utils.checkpoint import load_checkpoint, model_from_checkpoint, saved_config
 
 
 def fid_of(generate, real: torch.Tensor, fid, batch: int = 500) -> float:

@@ -7,7 +7,9 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, open_dict
 
-ROOT = Path(__file__).resolve().parents[1]
+from dlnotes.config.paths import repo_root
+
+ROOT = repo_root()
 MNIST = ROOT.parent / "shared" / "data"
 MNIST_OVERRIDES = ["data=mnist", f"data.data_dir={MNIST}", "data.download=false"]
 

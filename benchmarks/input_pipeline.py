@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from harness import MNIST, MNIST_OVERRIDES, compose_train_config, machine, split_args
 from hydra.utils import instantiate
 
-from dlnotes.train import build_datamodule
+from dlnotes.run.build import build_datamodule
 
 DEFAULTS = {"epochs": "2", "batch_size": "128", "batches": "all", "bf16": "false"}
 

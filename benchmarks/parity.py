@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from harness import MNIST_OVERRIDES, compose_train_config, machine, split_args, with_defaults
 from hydra.utils import instantiate
 
-from dlnotes.train import build_datamodule, build_model, build_trainer
+from dlnotes.run.build import build_datamodule, build_model, build_trainer
 
 DEFAULTS = {"epochs": "3", "repeats": "3", "compare_steps": "5", "batches": "all"}
 BASE = ["model=nin", "trainer=cpu", "logger=csv"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from dlnotes.plugins.atomic_checkpoint_io import AtomicCheckpointIO
+from dlnotes.checkpoints.atomic_io import AtomicCheckpointIO
 
 
 class StallsReplacingLast(AtomicCheckpointIO):

@@ -20,10 +20,10 @@ from conftest import (
     short_run,
     subprocess_env,
 )
-from dlnotes.plugins.atomic_checkpoint_io import AtomicCheckpointIO
+from dlnotes.checkpoints.atomic_file import replaced_atomically
+from dlnotes.checkpoints.atomic_io import AtomicCheckpointIO
+from dlnotes.checkpoints.load import load_checkpoint
 from dlnotes.train import train
-from dlnotes.utils.atomic_file import replaced_atomically
-from dlnotes.utils.checkpoint import load_checkpoint
 
 RUN = short_run(train_batches=2)
 STALL = "trainer.plugins=[{_target_:probe_checkpoint_io.StallsReplacingLast}]"

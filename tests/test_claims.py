@@ -12,13 +12,13 @@ import pytest
 from omegaconf import OmegaConf
 
 from conftest import ROOT, compose_config, subprocess_env
-from dlnotes.callbacks.sweep_summary import collect_results
 from dlnotes.claims import report as report_module
 from dlnotes.claims import run as run_module
 from dlnotes.claims.measure import job_measure, verdict
 from dlnotes.claims.spec import claim_names, load_claim
+from dlnotes.errors import ConfigError
+from dlnotes.sweeps.summary import collect_results
 from dlnotes.train import train
-from dlnotes.utils.errors import ConfigError
 
 CLAIMS = claim_names()
 

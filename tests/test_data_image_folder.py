@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from dlnotes.data.image_folder import ImageFolderDataModule
-from dlnotes.utils.errors import ConfigError
+from dlnotes.errors import ConfigError
 
 REPO = Path(__file__).parents[1]
 CLASSES = ["cat", "dog", "fox"]

@@ -21,7 +21,7 @@ from dlnotes.data.torchvision_sets import (
     MNISTDataModule,
     SVHNDataModule,
 )
-from dlnotes.utils.errors import ConfigError
+from dlnotes.errors import ConfigError
 
 REPO = Path(__file__).parents[1]
 CONFIGS = {

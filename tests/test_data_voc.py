@@ -16,7 +16,7 @@ from dlnotes.data.voc import (
     eval_transform,
     train_transform,
 )
-from dlnotes.utils.errors import ConfigError
+from dlnotes.errors import ConfigError
 
 HEIGHT, WIDTH = 40, 50
 TRAIN = [f"2007_00000{i}" for i in range(4)]

@@ -13,10 +13,10 @@ import pytest
 import torch
 
 from conftest import ROOT, compose_config, fast_overrides
-from dlnotes.train import build_datamodule
-from dlnotes.utils.checkpoint import model_from_checkpoint
-from dlnotes.utils.ddp_job import child_argv
-from dlnotes.utils.resolvers import run_stamp
+from dlnotes.checkpoints.load import model_from_checkpoint
+from dlnotes.config.resolvers import run_stamp
+from dlnotes.run.ddp_job import child_argv
+from dlnotes.run.build import build_datamodule
 
 TINY = [
     "trainer=ddp_cpu",

@@ -11,11 +11,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from conftest import compose_config, composed_parts, fast_overrides
+from dlnotes.config.validate import validate_config
+from dlnotes.errors import ConfigError
+from dlnotes.nets.memory_format import channels_last_batch, nhwc_strides, to_channels_last
 from dlnotes.nets.nin import NIN
 from dlnotes.train import train
-from dlnotes.utils.errors import ConfigError
-from dlnotes.utils.memory_format import channels_last_batch, nhwc_strides, to_channels_last
-from dlnotes.utils.validate import validate_config
 
 STRIDE_WARNING = "Grad strides do not match bucket view strides"
 

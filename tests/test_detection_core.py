@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.ops import box_iou, roi_pool
 
+from dlnotes.claims.detection_speed import fixed_count
 from dlnotes.detection import proposals as proposals_module
 from dlnotes.detection.box_coding import FAST_RCNN_WEIGHTS, UNIT_WEIGHTS, decode, encode
 from dlnotes.detection.fast_rcnn import FastRCNN, build_fast_rcnn, make_backbone
@@ -18,7 +19,6 @@ from dlnotes.detection.heads import (
 )
 from dlnotes.detection.proposals import ProposalCache, selective_search
 from dlnotes.detection.rcnn import RCNN, conv_stack
-from dlnotes.detection.speed import fixed_count
 
 NUM_CLASSES = 11  # background + 10 digits, as the digit scenes
 

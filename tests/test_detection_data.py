@@ -21,7 +21,7 @@ from dlnotes.data.voc_detection import (
     parse_objects,
     train_transform,
 )
-from dlnotes.utils.errors import ConfigError
+from dlnotes.errors import ConfigError
 
 SMALL = {"train_size": 120, "val_size": 30, "test_size": 30}
 

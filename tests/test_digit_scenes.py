@@ -7,7 +7,7 @@ from hydra.utils import instantiate
 
 from conftest import TINY_MNIST_SIZES, compose_config
 from dlnotes.data.digit_scenes import DigitScenesDataModule
-from dlnotes.utils.errors import ConfigError
+from dlnotes.errors import ConfigError
 
 SMALL = {"train_size": 120, "val_size": 30, "test_size": 30}
 

@@ -9,9 +9,9 @@ import torch
 from torch import nn
 
 from conftest import compose_config, composed_parts
+from dlnotes.checkpoints.load import load_checkpoint, model_from_checkpoint
+from dlnotes.errors import ConfigError
 from dlnotes.export import export, export_model
-from dlnotes.utils.checkpoint import load_checkpoint, model_from_checkpoint
-from dlnotes.utils.errors import ConfigError
 
 TOLERANCE = 1e-4
 

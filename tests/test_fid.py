@@ -4,11 +4,11 @@ import pytest
 import torch
 
 from conftest import compose_config, fast_overrides
+from dlnotes.errors import ConfigError
 from dlnotes.metrics.fid import DomainFeatures, domain_fid, load_domain_features
 from dlnotes.nets.nin import NIN
 from dlnotes.nets.resnet import ResNet50
 from dlnotes.train import train
-from dlnotes.utils.errors import ConfigError
 
 # --- the nets' penultimate features ---------------------------------------------------------
 

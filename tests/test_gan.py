@@ -17,13 +17,13 @@ from torch.utils.data import DataLoader, TensorDataset
 from torchmetrics.image.fid import FrechetInceptionDistance
 
 from conftest import compose_config, composed_parts, fast_overrides, one_training_step
+from dlnotes.checkpoints.load import model_from_checkpoint
+from dlnotes.errors import ConfigError
 from dlnotes.nets.dcgan import Discriminator, Generator, upsampling_plan
 from dlnotes.nets.mlp_gan import MLPDiscriminator, MLPGenerator
 from dlnotes.tasks.gan import GANTask
 from dlnotes.tasks.gan_losses import discriminator_loss, generator_loss
 from dlnotes.train import train
-from dlnotes.utils.checkpoint import model_from_checkpoint
-from dlnotes.utils.errors import ConfigError
 
 LN2 = math.log(2)
 

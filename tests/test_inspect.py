@@ -11,10 +11,10 @@ from torch import nn
 from conftest import ROOT, compose_config, fast_overrides, write_image_folder
 from dlnotes.inspect import inspect
 from dlnotes.nets.conv1x1 import bottleneck_vs_plain, notes_example
+from dlnotes.nets.inspection import compare, inspect_module
 from dlnotes.nets.nin import NIN
+from dlnotes.run.data_shape import data_shape
 from dlnotes.train import train
-from dlnotes.utils.data_shape import data_shape
-from dlnotes.utils.inspection import compare, inspect_module
 
 
 def test_a_convolution_counts_two_flops_per_multiply_add():

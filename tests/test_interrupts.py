@@ -11,9 +11,9 @@ import sys
 import pytest
 
 from conftest import ROOT, compose_config, pretend_slurm_job, short_run, subprocess_env
+from dlnotes.checkpoints.load import load_checkpoint
+from dlnotes.run.cli import run_cli
 from dlnotes.train import train
-from dlnotes.utils.checkpoint import load_checkpoint
-from dlnotes.utils.cli import run_cli
 
 RUN = short_run(train_batches=3)
 

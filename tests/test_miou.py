@@ -202,7 +202,7 @@ def test_three_averages_of_iou_over_a_test_set_differ_as_documented():
     then their mean; torchmetrics' MeanIoU(): the mean over (image, class) pairs present."""
     from torchmetrics.segmentation import MeanIoU as TorchmetricsMeanIoU
 
-    from dlnotes.metrics.miou_definitions import per_image_mious
+    from dlnotes.claims.miou_definitions import per_image_mious
 
     target = torch.tensor([[[0, 0, 1, 1, 1, 1]], [[0, 0, 0, 0, 2, 3]]])
     labels = torch.tensor([[[0, 0, 1, 1, 1, 1]], [[0, 0, 0, 0, 0, 3]]])

@@ -14,11 +14,11 @@ import torch.nn.functional as F
 from PIL import Image
 
 from conftest import ROOT, compose_config, subprocess_env
+from dlnotes.checkpoints.load import load_checkpoint, model_from_checkpoint
+from dlnotes.errors import ConfigError
 from dlnotes.predict import predict
 from dlnotes.prediction.convert import ImageConversion, read_image
 from dlnotes.prediction.segment import upsampled_labels
-from dlnotes.utils.checkpoint import load_checkpoint, model_from_checkpoint
-from dlnotes.utils.errors import ConfigError
 
 READABLE = {  # file: (width, height, mode)
     "gray.png": (20, 20, "L"),

@@ -51,4 +51,4 @@ def test_every_torch_load_in_src_refuses_pickled_code():
             where = f"{path.relative_to(ROOT)}:{call.lineno}"
             assert "weights_only" in options, f"{where}: torch.load without weights_only=True"
             assert ast.literal_eval(options["weights_only"]) is True, where
-    assert calls >= 3  # utils/checkpoint.py, utils/wandb.py, detection/proposals.py
+    assert calls >= 3  # checkpoints/load.py, loggers/wandb.py, detection/proposals.py

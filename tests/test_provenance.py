@@ -12,8 +12,7 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
 from conftest import CONF, ROOT
-from dlnotes.callbacks.provenance_file import ProvenanceFile
-from dlnotes.utils.provenance import git_state, provenance
+from dlnotes.run.provenance import ProvenanceFile, git_state, provenance
 
 ENTRY_CONFIGS = ["train", "eval", "sample", "inspect", "predict", "export"]
 
@@ -54,7 +53,7 @@ def test_every_entry_point_writes_provenance_into_its_run_directory(config_name,
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose(config_name=config_name, return_hydra_config=True)
     callback = cfg.hydra.callbacks.provenance
-    assert callback._target_ == "dlnotes.callbacks.provenance_file.ProvenanceFile"
+    assert callback._target_ == "dlnotes.run.provenance.ProvenanceFile"
     job = OmegaConf.create({"hydra": {"runtime": {"output_dir": str(tmp_path)}}})
     ProvenanceFile().on_job_start(config=job)
     written = json.loads((tmp_path / "provenance.json").read_text())

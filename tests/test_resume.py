@@ -17,8 +17,8 @@ import torch
 from conftest import ROOT, compose_config, fast_overrides, subprocess_env
 from dlnotes.callbacks.rng_state import collect_rng_states, restore_rng_states
 from dlnotes.data.batches import TensorBatches
+from dlnotes.errors import ConfigError
 from dlnotes.train import train
-from dlnotes.utils.errors import ConfigError
 
 RUN = [
     "model=nin",  # dropout: the random state matters

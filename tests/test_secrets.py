@@ -2,8 +2,8 @@
 token that the config pulls in with `${oc.env:...}` (config tree, logged config, checkpoints)."""
 
 from conftest import compose_config, fast_overrides
+from dlnotes.config.redact import REDACTED, redact
 from dlnotes.train import train
-from dlnotes.utils.redact import REDACTED, redact
 
 API_KEY = "secret-value-3f9a1c"
 TOKEN = "fake-token-77e2b4"

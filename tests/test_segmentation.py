@@ -8,7 +8,7 @@ from test_data_voc import write_voc
 
 from conftest import compose_config, composed_parts, fast_overrides, one_training_step
 from dlnotes.nets.fcn import FCN
-from dlnotes.tasks.segmentation import color_masks
+from dlnotes.tasks.drawing import color_masks
 from dlnotes.train import train
 
 TINY_SCENES = [

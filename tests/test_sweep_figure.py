@@ -2,7 +2,7 @@
 
 import json
 
-from dlnotes.callbacks.sweep_figure import draw
+from dlnotes.sweeps.figure import draw
 
 
 def fake_job(sweep, job: int, norm: str, accuracies: list[float], seed: int = 0) -> None:

@@ -14,7 +14,7 @@ from hydra.core.global_hydra import GlobalHydra
 from scipy import stats
 
 from conftest import CONF, ROOT
-from dlnotes.callbacks.sweep_summary import write_summary
+from dlnotes.sweeps.summary import write_summary
 
 TINY = [
     "trainer=cpu",

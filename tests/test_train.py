@@ -10,11 +10,10 @@ import pytest
 import torch
 
 from conftest import compose_config, fast_overrides, write_image_folder
-from dlnotes.callbacks.config_in_checkpoint import CHECKPOINT_KEY
+from dlnotes.checkpoints.load import CHECKPOINT_KEY, load_checkpoint, model_from_checkpoint
+from dlnotes.errors import ConfigError, TrainingDiverged, user_error
 from dlnotes.evaluate import evaluate
 from dlnotes.train import train
-from dlnotes.utils.checkpoint import load_checkpoint, model_from_checkpoint
-from dlnotes.utils.errors import ConfigError, TrainingDiverged, user_error
 
 
 @pytest.fixture(scope="module")

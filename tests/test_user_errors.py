@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from conftest import compose_config, fast_overrides, write_image_folder
+from dlnotes.errors import ConfigError
+from dlnotes.run.cli import run_cli
+from dlnotes.run.devices import check_devices
 from dlnotes.train import train
-from dlnotes.utils.cli import run_cli
-from dlnotes.utils.devices import check_devices
-from dlnotes.utils.errors import ConfigError
 
 
 def error_line(overrides: list[str], tmp_path, capsys) -> str:

@@ -7,12 +7,12 @@ import torch
 from torch.distributions import Normal, kl_divergence
 
 from conftest import compose_config, composed_parts, fast_overrides, one_training_step
+from dlnotes.errors import ConfigError
 from dlnotes.metrics.kl import kl_to_standard_normal, kl_to_standard_normal_from_log_var
 from dlnotes.metrics.reconstruction import ReconstructionVsMean
 from dlnotes.sample import sample
 from dlnotes.tasks.vae import generation_loss, reparameterize
 from dlnotes.train import train
-from dlnotes.utils.errors import ConfigError
 
 
 def test_latent_loss_equals_torch_distributions_kl():

@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from conftest import compose_config, fast_overrides
+from dlnotes.loggers.wandb import has_wandb_credentials, wandb_logger
 from dlnotes.train import train
-from dlnotes.utils.wandb import has_wandb_credentials, wandb_logger
 
 
 def read_records(run_dir) -> list[dict]:

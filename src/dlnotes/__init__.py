@@ -1,5 +1,5 @@
 """dlnotes: a deep-learning study notebook as runnable, tested models and experiments."""
 
-from dlnotes.utils.resolvers import register_resolvers
+from dlnotes.config.resolvers import register_resolvers
 
 register_resolvers()

@@ -11,15 +11,19 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from dlnotes.train import build_datamodule, build_model
-from dlnotes.utils.checkpoint import load_checkpoint, saved_config
-from dlnotes.utils.checkpoint_fit import check_same_task, load_weights, model_name
-from dlnotes.utils.config_tree import print_config_tree
-from dlnotes.utils.devices import check_devices
-from dlnotes.utils.instantiate import instantiate_callbacks, instantiate_loggers
-from dlnotes.utils.provenance import provenance
-from dlnotes.utils.redact import redact
-from dlnotes.utils.wandb import finish_wandb
+from dlnotes.checkpoints.fit import check_same_task, load_weights, model_name
+from dlnotes.checkpoints.load import load_checkpoint, saved_config
+from dlnotes.config.redact import redact
+from dlnotes.config.tree import print_config_tree
+from dlnotes.loggers.wandb import finish_wandb
+from dlnotes.run.build import (
+    build_datamodule,
+    build_model,
+    instantiate_callbacks,
+    instantiate_loggers,
+)
+from dlnotes.run.devices import check_devices
+from dlnotes.run.provenance import provenance
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,6 @@ it states them, as every checkpoint from train.py does). ONNX needs the `export`
 
 import json
 import logging
-import os
 import warnings
 from pathlib import Path
 
@@ -19,11 +18,15 @@ import hydra
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-import dlnotes  # noqa: F401  (registers the config resolvers)
-from dlnotes.utils.errors import ConfigError
+from dlnotes.checkpoints.fit import trained_model
+from dlnotes.checkpoints.load import load_checkpoint, saved_class_names, saved_config
+from dlnotes.config.paths import conf_dir, repo_root, set_repo_root
+from dlnotes.errors import ConfigError
+from dlnotes.prediction.convert import ImageConversion
+from dlnotes.run.cli import run_cli
+from dlnotes.run.data_shape import data_shape
 
-ROOT = Path(__file__).resolve().parents[2]
-os.environ.setdefault("DLNOTES_ROOT", str(ROOT))
+set_repo_root(repo_root())  # conf/paths reads it (DLNOTES_ROOT)
 log = logging.getLogger(__name__)
 
 FORMATS = {"onnx": "model.onnx", "torchscript": "model.pt"}
@@ -124,8 +127,6 @@ def export_model(
     model, ckpt_path: str, fmt: str, image_shape, names: list[str], out_dir: Path
 ) -> dict[str, Path]:
     """Write the model file and preprocessing.json into `out_dir`; returns their paths."""
-    from dlnotes.prediction.convert import ImageConversion
-
     net = exported_net(model, ckpt_path)
     path = Path(out_dir) / FORMATS[fmt]
     example = torch.rand(2, *image_shape)  # batch 2: torch.export keeps a size-1 batch fixed
@@ -151,10 +152,6 @@ def export_model(
 
 
 def export(cfg: DictConfig) -> dict[str, Path]:
-    from dlnotes.utils.checkpoint import load_checkpoint, saved_class_names, saved_config
-    from dlnotes.utils.checkpoint_fit import trained_model
-    from dlnotes.utils.data_shape import data_shape
-
     if cfg.format not in FORMATS:
         raise ConfigError(f"format={cfg.format} is not known: use format=onnx or torchscript")
     checkpoint = load_checkpoint(cfg.ckpt_path)
@@ -168,10 +165,8 @@ def export(cfg: DictConfig) -> dict[str, Path]:
     return export_model(model, cfg.ckpt_path, cfg.format, image_shape, names, out_dir)
 
 
-@hydra.main(version_base="1.3", config_path=str(ROOT / "conf"), config_name="export")
+@hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="export")
 def main(cfg: DictConfig) -> None:
-    from dlnotes.utils.cli import run_cli
-
     run_cli(export, cfg)
 
 

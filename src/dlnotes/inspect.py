@@ -4,24 +4,24 @@
 """
 
 import logging
-import os
 from pathlib import Path
 
 import hydra
 from omegaconf import DictConfig
 
-import dlnotes  # noqa: F401  (registers the config resolvers)
+from dlnotes.config.paths import conf_dir, repo_root, set_repo_root
+from dlnotes.errors import ConfigError
+from dlnotes.nets.conv1x1 import bottleneck_vs_plain, notes_example
+from dlnotes.nets.inspection import compare, inspect_module, layer_table, model_parts, render
+from dlnotes.run.cli import run_cli
+from dlnotes.run.data_shape import data_shape
 
-ROOT = Path(__file__).resolve().parents[2]
-os.environ.setdefault("DLNOTES_ROOT", str(ROOT))
+set_repo_root(repo_root())  # conf/paths reads it (DLNOTES_ROOT)
 log = logging.getLogger(__name__)
 
 
 def conv1x1_comparisons() -> dict[str, list]:
     """{title: rows}: the notes' example, then each ResNet50 stage's two blocks."""
-    from dlnotes.nets.conv1x1 import bottleneck_vs_plain, notes_example
-    from dlnotes.utils.inspection import compare
-
     groups = {"notes: 500×500×100 input, 20 filters": compare(*notes_example())}
     for stage in (2, 3, 4, 5):
         title = f"ResNet50 stage {stage} (224×224 input): bottleneck vs plain block, same width"
@@ -53,9 +53,6 @@ def conv1x1_figure(groups: dict[str, list], path: Path) -> None:
 def model_tables(cfg: DictConfig) -> list:
     from hydra.utils import instantiate
 
-    from dlnotes.utils.data_shape import data_shape
-    from dlnotes.utils.inspection import inspect_module, layer_table, model_parts
-
     image_shape, _ = data_shape(cfg)  # the data config's, or the data's when it does not say
     model = instantiate(cfg.model)
     return [
@@ -66,9 +63,6 @@ def model_tables(cfg: DictConfig) -> list:
 
 def inspect(cfg: DictConfig) -> str:
     """Print the tables and save them as inspection.txt in the run directory; return the text."""
-    from dlnotes.utils.errors import ConfigError
-    from dlnotes.utils.inspection import layer_table, render
-
     if cfg.compare not in (None, "conv1x1"):
         raise ConfigError(
             f"compare={cfg.compare} is not known: use compare=conv1x1 or leave it out"
@@ -87,10 +81,8 @@ def inspect(cfg: DictConfig) -> str:
     return text
 
 
-@hydra.main(version_base="1.3", config_path=str(ROOT / "conf"), config_name="inspect")
+@hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="inspect")
 def main(cfg: DictConfig) -> None:
-    from dlnotes.utils.cli import run_cli
-
     run_cli(inspect, cfg)
 
 

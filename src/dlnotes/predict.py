@@ -13,6 +13,9 @@ import torch
 from hydra.utils import get_class
 from omegaconf import DictConfig
 
+from dlnotes.checkpoints.fit import trained_model
+from dlnotes.checkpoints.load import load_checkpoint, saved_class_names, saved_config
+from dlnotes.errors import ConfigError
 from dlnotes.prediction.classify import ClassifierOutputs
 from dlnotes.prediction.convert import ImageConversion
 from dlnotes.prediction.detect import DetectorOutputs
@@ -25,9 +28,6 @@ from dlnotes.tasks.detection import DetectionTask
 from dlnotes.tasks.gan import GANTask
 from dlnotes.tasks.segmentation import SegmentationTask
 from dlnotes.tasks.vae import VAETask
-from dlnotes.utils.checkpoint import load_checkpoint, saved_class_names, saved_config
-from dlnotes.utils.checkpoint_fit import trained_model
-from dlnotes.utils.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ import lightning as L
 import torch
 from omegaconf import DictConfig
 
-from dlnotes.utils.checkpoint import model_from_checkpoint
-from dlnotes.utils.errors import ConfigError
-from dlnotes.utils.images import grid_image, save_png
+from dlnotes.checkpoints.load import model_from_checkpoint
+from dlnotes.errors import ConfigError
+from dlnotes.loggers.images import grid_image, save_png
 
 log = logging.getLogger(__name__)
 

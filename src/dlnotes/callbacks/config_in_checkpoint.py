@@ -6,7 +6,7 @@ and can say clearly when a checkpoint does not fit the data it is asked to run o
 
 from lightning.pytorch import Callback
 
-CHECKPOINT_KEY = "dlnotes_config"
+from dlnotes.checkpoints.load import CHECKPOINT_KEY
 
 
 class ConfigInCheckpoint(Callback):

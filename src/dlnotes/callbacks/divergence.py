@@ -8,7 +8,7 @@ import math
 
 from lightning.pytorch import Callback
 
-from dlnotes.utils.errors import TrainingDiverged
+from dlnotes.errors import TrainingDiverged
 
 
 def non_finite_loss(metrics: dict, stage: str) -> tuple[str, float] | None:

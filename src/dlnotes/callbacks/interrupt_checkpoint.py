@@ -24,7 +24,7 @@ from lightning.pytorch import Callback
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from dlnotes.utils.errors import TrainingInterrupted
+from dlnotes.errors import TrainingInterrupted
 
 log = logging.getLogger(__name__)
 

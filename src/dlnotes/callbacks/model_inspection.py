@@ -11,7 +11,7 @@ from pathlib import Path
 from lightning.pytorch.callbacks import ModelSummary
 from lightning.pytorch.utilities import rank_zero_only
 
-from dlnotes.utils.inspection import inspect_module, layer_table, model_parts, render
+from dlnotes.nets.inspection import inspect_module, layer_table, model_parts, render
 
 log = logging.getLogger(__name__)
 

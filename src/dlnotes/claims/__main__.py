@@ -8,7 +8,7 @@ from pathlib import Path
 from dlnotes.claims.report import DOCS, report
 from dlnotes.claims.run import ROOT, run_claim, write_record
 from dlnotes.claims.spec import claim_names, load_claim
-from dlnotes.utils.errors import ConfigError
+from dlnotes.errors import ConfigError
 
 USAGE = __doc__.strip()
 

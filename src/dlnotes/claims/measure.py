@@ -5,8 +5,8 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from dlnotes.callbacks.sweep_figure import epoch_curve, first_epoch_reaching
-from dlnotes.utils.seed_stats import CONFIDENCE, Difference, one_sample, welch
+from dlnotes.sweeps.figure import epoch_curve, first_epoch_reaching
+from dlnotes.sweeps.seed_stats import CONFIDENCE, Difference, one_sample, welch
 
 
 def max_epochs(output_dir: Path) -> int:

@@ -11,8 +11,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from dlnotes.claims.spec import claim_names, load_claim  # noqa: E402
+from dlnotes.config.paths import repo_root
 
-DOCS = Path(__file__).resolve().parents[3] / "docs"
+DOCS = repo_root() / "docs"
 BEGIN, END = "<!-- claims: begin (python -m dlnotes.claims report) -->", "<!-- claims: end -->"
 
 

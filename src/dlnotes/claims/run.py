@@ -15,13 +15,15 @@ from pathlib import Path
 import torch
 from hydra.utils import instantiate
 
-from dlnotes.callbacks.sweep_summary import collect_results
+from dlnotes.checkpoints.load import model_from_checkpoint
 from dlnotes.claims.measure import job_measure, verdict
 from dlnotes.claims.spec import Claim
-from dlnotes.utils.seed_stats import arm_stats
+from dlnotes.config.paths import repo_root
+from dlnotes.sweeps.seed_stats import arm_stats
+from dlnotes.sweeps.summary import collect_results
 
 log = logging.getLogger(__name__)
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = repo_root()
 LR_KEY = "model.optimizer.lr"
 
 
@@ -149,8 +151,6 @@ def add_after_training_metrics(claim: Claim, results: list[dict]) -> None:
 
 def parameter_count(results: list[dict]) -> int | None:
     """The trained model's parameters (from a job's last checkpoint), as the arm ran it."""
-    from dlnotes.utils.checkpoint import model_from_checkpoint
-
     for result in results:
         path = Path(result["output_dir"]) / "checkpoints" / "last.ckpt"
         if path.is_file():

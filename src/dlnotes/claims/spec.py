@@ -1,13 +1,13 @@
 """A claim file (`conf/claims/<name>.yaml`), read and checked."""
 
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from dlnotes.utils.errors import ConfigError
+from dlnotes.config.paths import conf_dir
+from dlnotes.errors import ConfigError
 
-CLAIMS_DIR = Path(__file__).resolve().parents[3] / "conf" / "claims"
+CLAIMS_DIR = conf_dir() / "claims"
 MEASURES = ("final", "epochs_to", "gap")
 BETTER = ("lower", "higher", "nonzero")  # nonzero: one arm, two of its metrics differ
 

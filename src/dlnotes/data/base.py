@@ -11,7 +11,7 @@ import torch
 import torch.utils.data
 
 from dlnotes.data.batches import TensorBatches
-from dlnotes.utils.errors import ConfigError
+from dlnotes.errors import ConfigError
 
 
 class ImageDataModule(L.LightningDataModule):

@@ -21,7 +21,7 @@ from dlnotes.data.base import InMemoryDataModule
 from dlnotes.data.batches import TensorBatches
 from dlnotes.data.digits import random_split_indices
 from dlnotes.data.torchvision_sets import MNISTDataModule
-from dlnotes.utils.errors import ConfigError
+from dlnotes.errors import ConfigError
 
 SOURCES = ("digits", "mnist")
 TASKS = ("segmentation", "detection")

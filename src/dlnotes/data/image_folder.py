@@ -14,7 +14,7 @@ from torchvision.datasets.folder import find_classes
 
 from dlnotes.data.base import LoaderDataModule
 from dlnotes.data.digits import random_split_indices
-from dlnotes.utils.errors import ConfigError
+from dlnotes.errors import ConfigError
 
 
 class ImageFolderDataModule(LoaderDataModule):

@@ -15,7 +15,7 @@ import torchvision.datasets as tvd
 from dlnotes.data.augment import random_crop, random_hflip
 from dlnotes.data.base import InMemoryDataModule
 from dlnotes.data.digits import random_split_indices
-from dlnotes.utils.errors import ConfigError
+from dlnotes.errors import ConfigError
 
 Arrays = tuple[torch.Tensor, torch.Tensor]
 

@@ -21,7 +21,7 @@ from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
 from dlnotes.data.voc_files import VOCDataModule
-from dlnotes.utils.errors import ConfigError
+from dlnotes.errors import ConfigError
 
 IGNORE_INDEX = 255
 

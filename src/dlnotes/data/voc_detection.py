@@ -27,7 +27,7 @@ from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
 from dlnotes.data.voc_files import CLASSES, VOCDataModule
-from dlnotes.utils.errors import ConfigError
+from dlnotes.errors import ConfigError
 
 LABELS = {name: label for label, name in enumerate(CLASSES) if label > 0}
 

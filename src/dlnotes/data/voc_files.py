@@ -13,7 +13,7 @@ from torch.utils.data import Dataset
 
 from dlnotes.data.base import LoaderDataModule
 from dlnotes.data.torchvision_sets import _one_line
-from dlnotes.utils.errors import ConfigError
+from dlnotes.errors import ConfigError
 
 CLASSES = (
     "background",

@@ -12,9 +12,8 @@ from hydra.utils import instantiate
 from torch import Tensor, nn
 from torchmetrics.image.fid import FrechetInceptionDistance
 
-from dlnotes.utils.checkpoint import load_checkpoint, saved_config
-from dlnotes.utils.errors import ConfigError
-from dlnotes.utils.model_check import shape_text
+from dlnotes.checkpoints.load import load_checkpoint, saved_config
+from dlnotes.errors import ConfigError, shape_text
 
 NET_PREFIX = "net."  # ClassificationTask keeps its net under `net`
 

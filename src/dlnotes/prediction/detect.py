@@ -10,7 +10,7 @@ from PIL import Image
 
 from dlnotes.prediction.inputs import ImageBatch, InputImage
 from dlnotes.prediction.outputs import Outputs
-from dlnotes.tasks.detection import draw_detections
+from dlnotes.tasks.drawing import draw_detections
 
 DETECTIONS_FILE = "detections.json"
 IMAGES_FILE = "images.json"

@@ -12,8 +12,8 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from dlnotes.errors import ConfigError
 from dlnotes.prediction.convert import ImageConversion, read_image, to_rgb_uint8
-from dlnotes.utils.errors import ConfigError
 
 
 @dataclass

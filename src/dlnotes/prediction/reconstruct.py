@@ -5,9 +5,9 @@ from pathlib import Path
 
 import torch
 
+from dlnotes.loggers.images import grid_image, save_png
 from dlnotes.prediction.inputs import ImageBatch, InputImage
 from dlnotes.prediction.outputs import Outputs
-from dlnotes.utils.images import grid_image, save_png
 
 LATENTS_FILE = "latents.pt"
 RECONSTRUCTIONS_FILE = "reconstructions.pt"

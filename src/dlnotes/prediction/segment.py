@@ -11,7 +11,7 @@ from PIL import Image
 
 from dlnotes.prediction.inputs import ImageBatch, InputImage
 from dlnotes.prediction.outputs import Outputs, write_csv
-from dlnotes.tasks.segmentation import color_masks, overlay
+from dlnotes.tasks.drawing import color_masks, overlay
 
 AREAS_FILE = "areas.csv"
 PALETTE_SIZE = 256  # a palette PNG holds class numbers 0..255

@@ -2,23 +2,19 @@
 
 from collections.abc import Callable
 
-import lightning as L
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
-from dlnotes.tasks.optim import build_optimizers
-from dlnotes.utils.images import figure_to_array, log_image
-from dlnotes.utils.memory_format import channels_last_batch, to_channels_last
+from dlnotes.loggers.images import figure_to_array, log_image
+from dlnotes.nets.memory_format import channels_last_batch
+from dlnotes.tasks.base import SupervisedTask
 
 
-class ClassificationTask(L.LightningModule):
+class ClassificationTask(SupervisedTask):
     """Cross-entropy training with accuracy (and top-5 for ≥ 10 classes) as torchmetrics.
-
-    The net arrives built from config; the optimizer and scheduler arrive as partials.
-    `monitor`/`mode` name the metric that checkpoints, early stopping and sweeps follow.
 
     A training step reads nothing back from the device: its loss is logged without
     `prog_bar` (Lightning turns every on-step progress-bar value into a Python number after
@@ -38,19 +34,12 @@ class ClassificationTask(L.LightningModule):
         channels_last: bool = False,
         compile: bool = False,
     ):
-        super().__init__()
-        self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"], logger=False)
-        self.net = net
-        self.optimizer, self.scheduler = optimizer, scheduler
-        self.monitor, self.mode = monitor, mode
-        self.channels_last = channels_last
+        super().__init__(net, optimizer, scheduler, monitor, mode, channels_last)
         # synced by Lightning when logged (see on_train_epoch_end), not by torchmetrics
         self.train_metrics = self._metrics(num_classes, "train/", sync_on_compute=False)
         self.val_metrics = self._metrics(num_classes, "val/")
         self.test_metrics = self._metrics(num_classes, "test/")
         self.confusion = MulticlassConfusionMatrix(num_classes)
-        if channels_last:
-            self.net = to_channels_last(self.net)
         self.forward_net = torch.compile(self.net) if compile else self.net
 
     @staticmethod
@@ -112,6 +101,3 @@ class ClassificationTask(L.LightningModule):
         image = figure_to_array(figure)
         log_dir = self.trainer.default_root_dir
         log_image(self.loggers, "test/confusion_matrix", image, self.global_step, log_dir)
-
-    def configure_optimizers(self):
-        return build_optimizers(self.parameters(), self.optimizer, self.scheduler, self.monitor)

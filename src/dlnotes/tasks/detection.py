@@ -12,17 +12,14 @@ the classes. map50 uses IoU 0.5 (Pascal VOC's), map averages IoU 0.5, 0.55, ...,
 
 from collections.abc import Callable
 
-import lightning as L
 import torch
 from torch import nn
 from torchmetrics.detection import MeanAveragePrecision
-from torchvision.utils import draw_bounding_boxes
 
+from dlnotes.loggers.images import grid_image, log_image
+from dlnotes.tasks.base import SupervisedTask
 from dlnotes.tasks.class_names import class_names
-from dlnotes.tasks.optim import build_optimizers
-from dlnotes.utils.images import grid_image, log_image
-
-TRUE_COLOR, PREDICTED_COLOR = (0, 255, 0), (255, 64, 64)
+from dlnotes.tasks.drawing import draw_detections, rgb_uint8_batch
 
 
 def mean_average_precision() -> MeanAveragePrecision:
@@ -35,49 +32,8 @@ def boxes_and_labels(targets: list[dict]) -> list[dict]:
     return [{"boxes": t["boxes"], "labels": t["labels"]} for t in targets]
 
 
-def to_rgb_uint8(images: torch.Tensor, scale: int = 1) -> torch.Tensor:
-    """(N, C, H, W) floats in [0, 1] → (N, 3, scale·H, scale·W) uint8 (pixels as blocks)."""
-    images = images.detach().float().cpu().clamp(0, 1)
-    if images.shape[1] == 1:
-        images = images.expand(-1, 3, -1, -1)
-    if scale > 1:
-        images = images.repeat_interleave(scale, dim=2).repeat_interleave(scale, dim=3)
-    return images.mul(255).round().to(torch.uint8)
-
-
-def draw_detections(
-    image: torch.Tensor,
-    target: dict,
-    prediction: dict,
-    names: list[str],
-    scale: int = 1,
-    score_threshold: float = 0.5,
-) -> torch.Tensor:
-    """One (3, H, W) uint8 image: true boxes in green, predictions ≥ threshold in red with
-    their class and score; boxes are in the image's pixels before `scale`."""
-    kept = prediction["scores"] >= score_threshold
-    true_boxes = target["boxes"].detach().float().cpu() * scale
-    boxes = prediction["boxes"][kept].detach().float().cpu() * scale
-    captions = [
-        f"{_name(names, int(label))} {score:.2f}"
-        for label, score in zip(prediction["labels"][kept], prediction["scores"][kept], strict=True)
-    ]
-    if len(true_boxes):
-        image = draw_bounding_boxes(image, true_boxes, colors=TRUE_COLOR, width=1)
-    if len(boxes):
-        image = draw_bounding_boxes(image, boxes, labels=captions, colors=PREDICTED_COLOR, width=1)
-    return image
-
-
-def _name(names: list[str], label: int) -> str:
-    return names[label] if 0 <= label < len(names) else str(label)
-
-
-class DetectionTask(L.LightningModule):
-    """Sum of the detector's losses for training, COCO mAP (map50, map) for evaluation.
-
-    The net arrives built from config; the optimizer and scheduler arrive as partials.
-    """
+class DetectionTask(SupervisedTask):
+    """Sum of the detector's losses for training, COCO mAP (map50, map) for evaluation."""
 
     def __init__(
         self,
@@ -91,12 +47,8 @@ class DetectionTask(L.LightningModule):
         num_log_images: int = 8,
         score_threshold: float = 0.5,
     ):
-        super().__init__()
-        self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"], logger=False)
-        self.net = net
-        self.optimizer, self.scheduler = optimizer, scheduler
-        self.num_classes = num_classes
-        self.monitor, self.mode, self.num_log_images = monitor, mode, num_log_images
+        super().__init__(net, optimizer, scheduler, monitor, mode)
+        self.num_classes, self.num_log_images = num_classes, num_log_images
         self.class_names = list(class_names) if class_names else None
         self.score_threshold = score_threshold
         self.val_map = mean_average_precision()
@@ -160,7 +112,7 @@ class DetectionTask(L.LightningModule):
         drawn = [
             draw_detections(image, target, prediction, names, scale, self.score_threshold)
             for image, target, prediction in zip(
-                to_rgb_uint8(images, scale), targets, predictions, strict=True
+                rgb_uint8_batch(images, scale), targets, predictions, strict=True
             )
         ]
         picture = grid_image(torch.stack(drawn).float() / 255, nrow=4)
@@ -183,6 +135,3 @@ class DetectionTask(L.LightningModule):
             self.net.train(was_training)
         if not (isinstance(output, list) and {"boxes", "labels", "scores"} <= set(output[0])):
             raise ValueError("the net does not return detections (boxes, labels, scores) in eval")
-
-    def configure_optimizers(self):
-        return build_optimizers(self.parameters(), self.optimizer, self.scheduler, self.monitor)

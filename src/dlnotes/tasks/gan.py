@@ -16,10 +16,10 @@ import torch
 from torch import nn
 from torchmetrics import Metric
 
+from dlnotes.errors import shape_text
+from dlnotes.loggers.images import grid_image, log_image
+from dlnotes.nets.memory_format import channels_last_batch, to_channels_last
 from dlnotes.tasks.gan_losses import discriminator_loss, generator_loss
-from dlnotes.utils.images import grid_image, log_image
-from dlnotes.utils.memory_format import channels_last_batch, to_channels_last
-from dlnotes.utils.model_check import shape_text
 
 SAMPLE_SEED = 0  # the fixed noise behind the sample grids
 

@@ -7,44 +7,18 @@ classes; here computed once over the whole evaluation set (`metrics/miou.py`).
 
 from collections.abc import Callable
 
-import lightning as L
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dlnotes.loggers.images import grid_image, log_image
 from dlnotes.metrics.miou import MeanIoU
+from dlnotes.tasks.base import SupervisedTask
 from dlnotes.tasks.class_names import class_names
-from dlnotes.tasks.optim import build_optimizers
-from dlnotes.utils.images import grid_image, log_image
-from dlnotes.utils.memory_format import channels_last_batch, to_channels_last
+from dlnotes.tasks.drawing import color_masks, overlay
 
 
-def color_masks(masks: torch.Tensor, num_classes: int, ignore_index: int) -> torch.Tensor:
-    """(N, H, W) labels → (N, 3, H, W) colors in [0, 1]: background black, ignored white."""
-    palette = torch.tensor(
-        [[0, 0, 0]] + [list(c) for c in _distinct_colors(num_classes - 1)], dtype=torch.float32
-    )
-    valid = masks != ignore_index
-    colored = palette.to(masks.device)[masks.clamp(0, num_classes - 1)]
-    colored[~valid] = 1.0
-    return colored.permute(0, 3, 1, 2)
-
-
-def _distinct_colors(n: int) -> list[tuple[float, float, float]]:
-    import matplotlib
-
-    cmap = matplotlib.colormaps["tab10" if n <= 10 else "tab20"]
-    return [tuple(cmap(i % cmap.N)[:3]) for i in range(n)]
-
-
-def overlay(images: torch.Tensor, colors: torch.Tensor, alpha: float = 0.6) -> torch.Tensor:
-    """Masks in color over the (gray or RGB) images; background pixels show the image."""
-    rgb = images.expand(-1, 3, -1, -1) if images.shape[1] == 1 else images
-    painted = colors.sum(1, keepdim=True) > 0
-    return torch.where(painted, (1 - alpha) * rgb + alpha * colors, rgb)
-
-
-class SegmentationTask(L.LightningModule):
+class SegmentationTask(SupervisedTask):
     """Per-pixel cross-entropy (ignored pixels left out) with dataset-level mIoU."""
 
     def __init__(
@@ -60,22 +34,13 @@ class SegmentationTask(L.LightningModule):
         num_log_images: int = 8,
         channels_last: bool = False,
     ):
-        super().__init__()
-        self.save_hyperparameters(ignore=["net", "optimizer", "scheduler"], logger=False)
-        self.channels_last = channels_last
-        self.net = to_channels_last(net) if channels_last else net
-        self.optimizer, self.scheduler = optimizer, scheduler
+        super().__init__(net, optimizer, scheduler, monitor, mode, channels_last)
         self.num_classes, self.ignore_index = num_classes, ignore_index
         self.class_names = list(class_names) if class_names else None
-        self.monitor, self.mode, self.num_log_images = monitor, mode, num_log_images
+        self.num_log_images = num_log_images
         self.val_miou = MeanIoU(num_classes, ignore_index=ignore_index)
         self.test_miou = MeanIoU(num_classes, ignore_index=ignore_index)
         self.shown_batch: tuple[torch.Tensor, ...] | None = None  # images, masks, logits
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        if self.channels_last:
-            images = channels_last_batch(images)
-        return self.net(images)
 
     def _step(self, batch, stage: str) -> tuple[torch.Tensor, torch.Tensor]:
         images, masks = batch
@@ -139,6 +104,3 @@ class SegmentationTask(L.LightningModule):
             self.global_step,
             self.trainer.default_root_dir,
         )
-
-    def configure_optimizers(self):
-        return build_optimizers(self.parameters(), self.optimizer, self.scheduler, self.monitor)

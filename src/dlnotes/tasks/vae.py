@@ -14,11 +14,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dlnotes.loggers.images import grid_image, log_image
 from dlnotes.metrics.kl import kl_to_standard_normal_from_log_var
 from dlnotes.metrics.latent import LatentStatistics
 from dlnotes.metrics.reconstruction import ReconstructionVsMean
 from dlnotes.tasks.optim import build_optimizers
-from dlnotes.utils.images import grid_image, log_image
 
 RECONSTRUCTIONS = ("mse", "bce")
 PIXEL_REDUCTIONS = ("sum", "mean")

@@ -1,1 +1,0 @@
-"""Lightning plugins the trainer configs use."""
