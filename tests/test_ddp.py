@@ -15,8 +15,8 @@ import torch
 from conftest import ROOT, compose_config, fast_overrides
 from dlnotes.checkpoints.load import model_from_checkpoint
 from dlnotes.config.resolvers import run_stamp
-from dlnotes.run.ddp_job import child_argv
 from dlnotes.run.build import build_datamodule
+from dlnotes.run.ddp_job import child_argv
 
 TINY = [
     "trainer=ddp_cpu",

@@ -8,7 +8,8 @@ from hydra.utils import instantiate
 
 from dlnotes.errors import ConfigError
 
-CHECKPOINT_KEY = "dlnotes_config"  # the run's data and model config (callbacks/config_in_checkpoint.py)
+# the run's data and model config, written by callbacks/config_in_checkpoint.py
+CHECKPOINT_KEY = "dlnotes_config"
 
 
 def load_checkpoint(path: str | Path) -> dict:

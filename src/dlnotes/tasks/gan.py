@@ -18,6 +18,7 @@ from torchmetrics import Metric
 
 from dlnotes.errors import shape_text
 from dlnotes.loggers.images import grid_image, log_image
+from dlnotes.metrics.fid import domain_fid
 from dlnotes.nets.memory_format import channels_last_batch, to_channels_last
 from dlnotes.tasks.gan_losses import discriminator_loss, generator_loss
 
@@ -260,9 +261,7 @@ def eval_mode(*nets: nn.Module):
 
 
 def build_fid(fid_features: str | None):
-    """FID on a domain classifier's features, or None. Imported only when asked for."""
+    """FID on a domain classifier's features, or None."""
     if not fid_features:
         return None
-    from dlnotes.metrics.fid import domain_fid
-
     return domain_fid(fid_features)
