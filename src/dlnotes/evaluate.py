@@ -22,7 +22,7 @@ from dlnotes.run.build import (
     instantiate_callbacks,
     instantiate_loggers,
 )
-from dlnotes.run.devices import check_devices
+from dlnotes.run.preflight import check_devices
 from dlnotes.run.provenance import provenance
 
 log = logging.getLogger(__name__)

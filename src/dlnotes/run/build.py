@@ -22,7 +22,7 @@ from dlnotes.config.job import job_info
 from dlnotes.config.redact import redact
 from dlnotes.errors import ConfigError
 from dlnotes.loggers.wandb import WandbRunIdInCheckpoint, wandb_run_id
-from dlnotes.run.model_check import check_model_fits_data
+from dlnotes.run.preflight import check_model_fits_data
 from dlnotes.run.provenance import provenance
 from dlnotes.run.resume import checkpoint_dir
 
@@ -99,20 +99,21 @@ def build_trainer(
 ) -> tuple[L.Trainer, list]:
     """The trainer with the config's loggers and callbacks; the loggers get the full config and
     the run's provenance; checkpoints keep the data and model config and the class names."""
+    hyperparameters = redact(OmegaConf.to_container(cfg, resolve=True))
+    hyperparameters["overrides"] = job_info().get("overrides", [])
+    hyperparameters["provenance"] = provenance()
+    saved, last_dir = checkpoint_config(cfg, class_names), checkpoint_dir(cfg)
     loggers = instantiate_loggers(cfg.get("logger"), wandb_resume_id=wandb_run_id(ckpt_path))
     callbacks = instantiate_callbacks(cfg.get("callbacks"), has_logger=bool(loggers))
     # every checkpoint keeps the config, the random states and the wandb run (to continue it);
     # SIGTERM/SIGINT save one more
     callbacks += [
-        ConfigInCheckpoint(checkpoint_config(cfg, class_names)),
+        ConfigInCheckpoint(saved),
         RngStateInCheckpoint(),
         WandbRunIdInCheckpoint(),
-        CheckpointOnInterrupt(checkpoint_dir(cfg)),
+        CheckpointOnInterrupt(last_dir),
     ]
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
-    hyperparameters = redact(OmegaConf.to_container(cfg, resolve=True))
-    hyperparameters["overrides"] = job_info().get("overrides", [])
-    hyperparameters["provenance"] = provenance()
     for logger in loggers:
         logger.log_hyperparams(hyperparameters)
     return trainer, loggers

@@ -22,9 +22,10 @@ def fit_and_test(
     cfg: DictConfig, trainer: L.Trainer, model, datamodule, ckpt_path: str | None, loggers: list
 ) -> tuple[float | None, dict[str, float]]:
     """(the monitored metric's best value, the final metrics: fit's, then the test's)."""
+    continue_with = resume_command(cfg)  # what SIGTERM/Ctrl-C prints
     failed = True
     try:
-        with ddp_job(trainer), stopped_by_signal(trainer, resume_command(cfg)):
+        with ddp_job(trainer), stopped_by_signal(trainer, continue_with):
             trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
             monitored = monitored_value(trainer, cfg.model.monitor)
             metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
