@@ -11,7 +11,7 @@ import torch
 from conftest import compose_config, fast_overrides, write_image_folder
 from dlnotes.errors import ConfigError
 from dlnotes.run.cli import run_cli
-from dlnotes.run.devices import check_devices
+from dlnotes.run.preflight import check_devices
 from dlnotes.train import train
 
 

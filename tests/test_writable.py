@@ -6,7 +6,7 @@ import tempfile
 import pytest
 
 from dlnotes.errors import ConfigError
-from dlnotes.run.writable import check_writable
+from dlnotes.run.preflight import check_writable
 
 
 def test_a_folder_another_rank_removed_meanwhile_is_made_again(tmp_path, monkeypatch):

@@ -88,6 +88,7 @@ def check_devices(cfg: DictConfig) -> None:
 
 # outputs
 
+
 def check_writable(directory: str | Path, setting: str, keep: bool = True) -> None:
     """Create `directory` if needed and write a file in it; `setting` is the option to change.
     With `keep=False` the folders this check created are removed again (Hydra creates a
@@ -157,6 +158,7 @@ class WritableOutputDir(Callback):
 
 
 # the model against the data
+
 
 def check_model_fits_data(model, image_shape, num_classes: int, cfg: DictConfig) -> None:
     """Ask the net (`check_input_shape`), then try one tiny forward pass on zeros.
