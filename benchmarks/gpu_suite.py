@@ -31,9 +31,9 @@ Sections (each figure with its baseline from the same run):
 Writes OUT/gpu_suite.json and OUT/gpu_suite.md (the card, date, commit, torch, CUDA and cuDNN
 versions on top); write_docs=true also puts the markdown into docs/benchmarks.md between its
 `gpu-suite` markers (write_docs=append: after what is there, for a run made in two parts).
-dry_run=true runs the same code on the CPU at tiny sizes (tests/test_gpu_suite.py; NIN stands
-in for ResNet50): its numbers mean nothing, and the figures only a GPU has (peak GPU memory,
-GPU kernel time, SyncBatchNorm) read "n/a on CPU".
+dry_run=true runs the same code on the CPU at tiny sizes (tests/project/test_gpu_suite.py;
+NIN stands in for ResNet50): its numbers mean nothing, and the figures only a GPU has (peak GPU
+memory, GPU kernel time, SyncBatchNorm) read "n/a on CPU".
 
 This script is the command: its arguments, the sections in their order (`SECTIONS`), `main`.
 What each section measures is in benchmarks/gpu/, one module per section (resnet50, nin,
@@ -61,7 +61,7 @@ from gpu.report import machine, markdown
 from gpu.resnet50 import RESNET_VARIANTS, limit, resnet50
 from harness import MNIST, ROOT, split_args
 
-# the command, and what tests/test_gpu_suite.py reads of the suite from this module
+# the command, and what tests/project/test_gpu_suite.py reads of the suite from this module
 __all__ = [
     "DOCS",
     "MARKERS",

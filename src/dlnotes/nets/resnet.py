@@ -34,7 +34,8 @@ STAGES = {
 # while its conv block uses [512, 512, 2048]. Every other stage's identity blocks repeat their
 # conv block's filters, and the course's own summary (23,600,006 parameters) counts [512, 512,
 # 2048]: most likely a typo, so [512, 512, 2048] is the default and the written [256, 256, 2048]
-# is `stage5_identity_filters=[256,256,2048]` (parameter counts of both in tests/test_resnet.py).
+# is `stage5_identity_filters=[256,256,2048]` (parameter counts of both:
+# tests/nets/test_resnet.py).
 NOTES_STAGE5_IDENTITY_FILTERS = [256, 256, 2048]
 BLOCK_LETTERS = "abcdef"
 

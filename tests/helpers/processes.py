@@ -1,0 +1,23 @@
+"""The environment of the processes tests start or pretend to be in."""
+
+import os
+
+from helpers.paths import ROOT
+
+
+def pretend_slurm_job(monkeypatch, job_id: str) -> None:
+    """The environment SLURM gives a one-task batch job, as Lightning detects it."""
+    for key, value in {
+        "SLURM_NTASKS": "1",
+        "SLURM_JOB_NAME": "dlnotes",
+        "SLURM_JOB_ID": job_id,
+    }.items():
+        monkeypatch.setenv(key, value)
+
+
+def subprocess_env() -> dict[str, str]:
+    """The environment for `python train.py` subprocesses: tests/ importable (probe
+    callbacks), wandb offline, and a wandb service of their own: an in-process run before
+    leaves WANDB_SERVICE set, and a killed child's run would stay open in that service."""
+    env = {k: v for k, v in os.environ.items() if k != "WANDB_SERVICE"}
+    return env | {"PYTHONPATH": str(ROOT / "tests"), "WANDB_MODE": "offline"}
