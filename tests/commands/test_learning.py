@@ -190,10 +190,18 @@ SCENES = [
 DETECTOR_EPOCHS = {"rcnn": 4, "fast_rcnn": 6}
 
 
+@pytest.fixture(scope="module")
+def proposal_dir(tmp_path_factory) -> str:
+    """Selective search's proposals for the scenes, searched once for every detector run here
+    (they depend on the image and the search settings only: `ProposalCache`)."""
+    return str(tmp_path_factory.mktemp("proposals"))
+
+
 @pytest.mark.parametrize("model", DETECTOR_EPOCHS)
-def test_detector_beats_its_untrained_self(model, learning, tmp_path):
+def test_detector_beats_its_untrained_self(model, learning, proposal_dir, tmp_path):
     """mAP@0.5 on the test scenes over the untrained detector's (same init, measured here)."""
     overrides = [f"model={model}", *SCENES, f"trainer.max_epochs={DETECTOR_EPOCHS[model]}"]
+    overrides.append(f"+model.net.proposals.directory={proposal_dir}")
     if not learning:
         overrides.append(f"model.optimizer.lr={OFF_LR}")
     datamodule, untrained = composed_parts(overrides, tmp_path / "untrained")

@@ -180,37 +180,43 @@ def paused_job(tmp_path: Path) -> tuple[str, Path]:
     return job, tmp_path / "train" / "runs" / f"slurm-{job}"
 
 
-def uninterrupted_metrics(tmp_path: Path) -> dict:
-    _, objects = train(compose_config(fast_overrides(*RESUMABLE), tmp_path / "uninterrupted"))
+@pytest.fixture(scope="module")
+def uninterrupted_metrics(tmp_path_factory) -> dict:
+    """The final metrics of RESUMABLE run without a break (once for both requeue tests)."""
+    out = tmp_path_factory.mktemp("uninterrupted")
+    _, objects = train(compose_config(fast_overrides(*RESUMABLE), out))
     return objects["metrics"]
 
 
-def assert_continued_to_the_uninterrupted_end(job: str, run_dir: Path, tmp_path: Path) -> None:
+def assert_continued_to_the_uninterrupted_end(
+    job: str, run_dir: Path, tmp_path: Path, expected: dict
+) -> None:
     output = (tmp_path / f"slurm-{job}.out").read_text()
     assert job_field(job, "Restarts") == "1", output
     assert "resuming from" in (run_dir / "train.log").read_text()  # from checkpoints/last.ckpt
     resumed = json.loads((run_dir / "result.json").read_text())
     assert resumed["status"] == "completed"
-    expected = uninterrupted_metrics(tmp_path)
     for key in COMPARED:
         assert resumed["metrics"][key] == expected[key], key
 
 
-def test_requeued_job_continues_and_ends_as_an_uninterrupted_run(slurm, tmp_path):
+def test_requeued_job_continues_and_ends_as_an_uninterrupted_run(
+    slurm, uninterrupted_metrics, tmp_path
+):
     job, run_dir = paused_job(tmp_path)
     subprocess.run(["scontrol", "requeue", job], check=True)
     assert wait_for_end(job, tmp_path) == "COMPLETED"
-    assert_continued_to_the_uninterrupted_end(job, run_dir, tmp_path)
+    assert_continued_to_the_uninterrupted_end(job, run_dir, tmp_path, uninterrupted_metrics)
 
 
-def test_preemption_signal_saves_requeues_and_continues(slurm, tmp_path):
+def test_preemption_signal_saves_requeues_and_continues(slurm, uninterrupted_metrics, tmp_path):
     """SIGUSR1, as `#SBATCH --signal=SIGUSR1@120` sends before the time limit: Lightning saves
     hpc_ckpt_1.ckpt and requeues the job itself; the job comes back and finishes."""
     job, run_dir = paused_job(tmp_path)
     subprocess.run(["scancel", "--signal=USR1", job], check=True)
     assert wait_for_end(job, tmp_path) == "COMPLETED"
     assert (run_dir / "hpc_ckpt_1.ckpt").is_file()
-    assert_continued_to_the_uninterrupted_end(job, run_dir, tmp_path)
+    assert_continued_to_the_uninterrupted_end(job, run_dir, tmp_path, uninterrupted_metrics)
 
 
 # --- what the launcher asks Slurm for (no cluster needed) -------------------------------------

@@ -85,3 +85,35 @@ def test_corrupted_image_file_is_named(tmp_path, capsys):
         f"error: a dataset file is not a readable image: cannot identify image file {broken}; "
         "delete or replace it"
     )
+
+
+def no_checkpoint_written(folder) -> bool:
+    return not list(folder.rglob("*.ckpt"))
+
+
+@pytest.mark.parametrize(
+    ("override", "fragments"),
+    [
+        ("data.batch_size=-1", ["data.batch_size=-1", "≥ 1"]),
+        ("model.optimizer.lr=0", ["model.optimizer.lr=0", "> 0"]),
+    ],
+)
+def test_wrong_value_names_the_key(override, fragments, tmp_path, capsys):
+    line = error_line([override], tmp_path, capsys)
+    assert all(fragment in line for fragment in fragments), line
+    assert no_checkpoint_written(tmp_path)
+
+
+def test_model_data_shape_mismatch_names_both_shapes(tmp_path, capsys):
+    line = error_line(["model=resnet50", "model.net.pool=avg2x2"], tmp_path, capsys)
+    assert "1×32×32" in line and "64×64" in line
+    assert "ResNet50" in line and "Digits" in line
+    assert no_checkpoint_written(tmp_path)
+
+
+def test_missing_dataset_offline_names_folder_and_files(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    overrides = ["data=mnist", f"data.data_dir={empty}", "data.download=false"]
+    line = error_line(overrides, tmp_path, capsys)
+    assert str(empty / "MNIST" / "raw") in line and "train-images-idx3-ubyte" in line
+    assert no_checkpoint_written(tmp_path)
