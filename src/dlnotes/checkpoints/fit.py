@@ -3,6 +3,8 @@ would fail with a page of missing and unexpected state_dict keys."""
 
 from collections.abc import Mapping
 
+from hydra.utils import instantiate
+
 from dlnotes.checkpoints.load import saved_config
 from dlnotes.errors import ConfigError, shape_text
 
@@ -47,8 +49,6 @@ def load_weights(model, checkpoint: dict, ckpt_path: str, name: str) -> None:
 def trained_model(checkpoint: dict, saved: dict, ckpt_path: str):
     """The model of a `train.py` checkpoint, rebuilt from its saved config (`saved`) with its
     weights, in eval mode."""
-    from hydra.utils import instantiate
-
     model = instantiate(saved["model"])
     load_weights(model, checkpoint, ckpt_path, model_name(saved["model"]))
     return model.eval()

@@ -81,10 +81,9 @@ def build_model(cfg: DictConfig, datamodule) -> L.LightningModule:
     return model
 
 
-def checkpoint_config(cfg: DictConfig, class_names: list[str] | None = None) -> dict:
-    """What a checkpoint needs to rebuild its model and name its outputs: the resolved data and
-    model sections, and the class names (null: the label numbers)."""
-    resolved = redact(OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False))
+def checkpoint_config(resolved: dict, class_names: list[str] | None = None) -> dict:
+    """What a checkpoint needs to rebuild its model and name its outputs: the data and model
+    sections of the resolved, redacted config, and the class names (null: the label numbers)."""
     return {"data": resolved["data"], "model": resolved["model"], "class_names": class_names}
 
 
@@ -99,10 +98,10 @@ def build_trainer(
 ) -> tuple[L.Trainer, list]:
     """The trainer with the config's loggers and callbacks; the loggers get the full config and
     the run's provenance; checkpoints keep the data and model config and the class names."""
-    hyperparameters = redact(OmegaConf.to_container(cfg, resolve=True))
-    hyperparameters["overrides"] = job_info().get("overrides", [])
-    hyperparameters["provenance"] = provenance()
-    saved, last_dir = checkpoint_config(cfg, class_names), checkpoint_dir(cfg)
+    resolved = redact(OmegaConf.to_container(cfg, resolve=True))  # secrets never written
+    overrides = job_info().get("overrides", [])
+    hyperparameters = resolved | {"overrides": overrides, "provenance": provenance()}
+    saved, last_dir = checkpoint_config(resolved, class_names), checkpoint_dir(cfg)
     loggers = instantiate_loggers(cfg.get("logger"), wandb_resume_id=wandb_run_id(ckpt_path))
     callbacks = instantiate_callbacks(cfg.get("callbacks"), has_logger=bool(loggers))
     # every checkpoint keeps the config, the random states and the wandb run (to continue it);
