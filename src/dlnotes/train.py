@@ -25,7 +25,8 @@ def train(cfg: DictConfig) -> tuple[float | None, dict]:
     The run directory gets result.json (completed or failed, with the final metrics)."""
     with recorded_job(cfg.paths.output_dir, cfg.model.get("monitor")) as record:
         monitored, objects = _train(cfg)
-        record.finished(monitored, objects["metrics"])
+        parameters = sum(p.numel() for p in objects["model"].parameters())
+        record.finished(monitored, objects["metrics"], parameters)
     return monitored, objects
 
 

@@ -1,4 +1,5 @@
-"""The Hydra job this code runs in: its number in a sweep and its command-line overrides."""
+"""The Hydra job this code runs in: its number in a sweep, its command-line overrides, and the
+Optuna trial it is (under `hparams_search=...`)."""
 
 from hydra.core.hydra_config import HydraConfig
 
@@ -9,3 +10,14 @@ def job_info() -> dict:
         return {}
     hydra_cfg = HydraConfig.get()
     return {"job": hydra_cfg.job.get("num"), "overrides": list(hydra_cfg.overrides.task)}
+
+
+def optuna_trial() -> dict | None:
+    """The Optuna trial this job runs (its storage, study and trial id), else None. The sweep
+    (hydra_plugins/dlnotes_optuna_sweeper) passes them as `hydra.sweeper.*` overrides."""
+    if not HydraConfig.initialized():
+        return None
+    sweeper = HydraConfig.get().sweeper
+    if sweeper.get("trial_id") is None:
+        return None
+    return {key: sweeper[key] for key in ("storage", "study_name", "trial_id")}

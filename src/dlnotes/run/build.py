@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from dlnotes.callbacks.config_in_checkpoint import ConfigInCheckpoint
 from dlnotes.callbacks.interrupt_checkpoint import CheckpointOnInterrupt
 from dlnotes.callbacks.rng_state import RngStateInCheckpoint
-from dlnotes.config.job import job_info
+from dlnotes.config.job import job_info, optuna_trial
 from dlnotes.config.redact import redact
 from dlnotes.errors import ConfigError
 from dlnotes.loggers.wandb import WandbRunIdInCheckpoint, wandb_run_id
@@ -61,6 +61,16 @@ def instantiate_callbacks(group: DictConfig | None, has_logger: bool) -> list[Ca
             continue
         callbacks.append(callback)
     return callbacks
+
+
+def trial_callbacks(cfg: DictConfig) -> list[Callback]:
+    """In an Optuna sweep's trial: the callback that reports to the trial and prunes it."""
+    trial = optuna_trial()
+    if trial is None:
+        return []
+    from dlnotes.callbacks.optuna_pruning import OptunaPruning  # optuna: imported when used
+
+    return [OptunaPruning(**trial, monitor=cfg.model.monitor, output_dir=cfg.paths.output_dir)]
 
 
 def build_datamodule(cfg: DictConfig) -> L.LightningDataModule:
@@ -111,6 +121,7 @@ def build_trainer(
         RngStateInCheckpoint(),
         WandbRunIdInCheckpoint(),
         CheckpointOnInterrupt(last_dir),
+        *trial_callbacks(cfg),
     ]
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     for logger in loggers:

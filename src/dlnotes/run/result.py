@@ -42,9 +42,12 @@ class JobRecord:
         self.output_dir, self.monitor = str(output_dir), monitor
         self.monitored: float | None = None
         self.metrics: dict[str, float] = {}
+        self.parameters: int | None = None
 
-    def finished(self, monitored: float | None, metrics: dict[str, float]) -> None:
-        self.monitored, self.metrics = monitored, metrics
+    def finished(
+        self, monitored: float | None, metrics: dict[str, float], parameters: int | None = None
+    ) -> None:
+        self.monitored, self.metrics, self.parameters = monitored, metrics, parameters
 
     def as_dict(self, status: str, error: str | None, seconds: float) -> dict:
         return {
@@ -56,6 +59,7 @@ class JobRecord:
             "metrics": {key: _number(value) for key, value in self.metrics.items()},
             "error": error,
             "duration_s": round(seconds, 1),
+            "parameters": self.parameters,  # the model's (a sweep can minimize it)
         }
 
 

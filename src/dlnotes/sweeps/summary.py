@@ -7,6 +7,7 @@ progress, and a sweep stopped by a failed job keeps its table) and at the end, w
 prints the table. When jobs differ only in `seed` (besides the compared settings), the seeds
 are grouped into arms: arms.csv and a second table in summary.md give each arm's n, mean, std
 and 95% confidence interval, and each arm against the first (`sweeps/seed_stats.py`).
+An Optuna sweep's table has one row per trial of its study instead (`sweeps/study_results.py`).
 """
 
 import csv
@@ -20,10 +21,12 @@ from omegaconf import DictConfig
 
 from dlnotes.run.result import RESULT_FILE, read_job_result
 from dlnotes.sweeps.seed_stats import arm_markdown, arm_table, group_by_arm, has_repeats
+from dlnotes.sweeps.study_results import study_results
 
 log = logging.getLogger(__name__)
 
 SHOWN_METRICS = ("test/",)  # besides the monitored metric, columns for these prefixes
+TRIAL_COLUMNS = ("pruned_at_epoch", "pareto")  # an Optuna trial's, when any trial has them
 
 
 def collect_results(sweep_dir: Path) -> list[dict]:
@@ -50,16 +53,18 @@ def shared_overrides(results: list[dict]) -> list[str]:
 def _value(result: dict, column: str):
     if column == result.get("monitor") and result.get("monitored") is not None:
         return result["monitored"]
-    return result.get("metrics", {}).get(column)
+    return result.get("metrics", {}).get(column, result.get(column))  # or duration_s, ...
 
 
 def rows(results: list[dict], columns: list[str]) -> list[dict]:
+    extra = [key for key in TRIAL_COLUMNS if any(key in r for r in results)]
     return [
         {
-            "job": r.get("job"),
+            **({"trial": r["trial"]} if "trial" in r else {"job": r.get("job")}),
             "overrides": " ".join(r.get("overrides") or []),
             "status": r["status"],
             **{column: _value(r, column) for column in columns},
+            **{key: r.get(key) for key in extra},
             "error": r.get("error") or "",
             "output_dir": r["output_dir"],
         }
@@ -90,10 +95,11 @@ def _cell(value) -> str:
     return "" if value is None else str(value).replace("|", "\\|")
 
 
-def markdown(table: list[dict], common: list[str], sweep_dir: Path) -> str:
+def markdown(table: list[dict], common: list[str], sweep_dir: Path, headline: str = "") -> str:
     header = [key for key in table[0] if key != "output_dir"] + ["run"]
     lines = [
         f"Sweep {sweep_dir}" + (f" (every job: {' '.join(common)})" if common else ""),
+        *([headline] if headline else []),
         "",
         "| " + " | ".join(header) + " |",
         "|" + "|".join("---" for _ in header) + "|",
@@ -101,21 +107,31 @@ def markdown(table: list[dict], common: list[str], sweep_dir: Path) -> str:
     for row in table:
         shown = dict(row)
         shown["overrides"] = " ".join(o for o in row["overrides"].split() if o not in common)
-        shown["run"] = Path(row["output_dir"]).name
+        shown["run"] = _run_name(Path(row["output_dir"]), sweep_dir)
         lines.append("| " + " | ".join(_cell(shown[key]) for key in header) + " |")
     return "\n".join(lines) + "\n"
 
 
+def _run_name(output_dir: Path, sweep_dir: Path) -> str:
+    """The run's folder: its name in this sweep, its path from an earlier sweep's trials."""
+    if not str(output_dir) or output_dir == Path():
+        return ""
+    return output_dir.name if output_dir.parent == Path(sweep_dir) else str(output_dir)
+
+
 def write_summary(sweep_dir: Path) -> tuple[list[dict], str]:
     """Write summary.csv and summary.md in `sweep_dir`; return the table and its Markdown."""
-    results = collect_results(sweep_dir)
+    sweep_dir = Path(sweep_dir)
+    from_study = study_results(sweep_dir)
+    results, headline, objectives = from_study or (collect_results(sweep_dir), "", [])
     if not results:
         return [], ""
     columns = metric_columns(results)
+    columns += [name for name in objectives if name not in columns]
     table = rows(results, columns)
     write_csv(table, sweep_dir / "summary.csv")
     common = shared_overrides(results)
-    text = markdown(table, common, sweep_dir)
+    text = markdown(table, common, sweep_dir, headline)
     arms = group_by_arm(results, common)
     if has_repeats(arms):
         by_arm = arm_table(arms, columns, _value)
