@@ -29,7 +29,8 @@ class OptunaPruning(Callback):
 
     def setup(self, trainer, pl_module, stage: str) -> None:
         if stage == "fit" and trainer.is_global_zero:
-            study = optuna.load_study(study_name=self.study_name, storage=open_storage(self.storage))
+            storage = open_storage(self.storage)
+            study = optuna.load_study(study_name=self.study_name, storage=storage)
             trial = optuna.Trial(study, self.trial_id)
             trial.set_user_attr(OUTPUT_DIR, self.output_dir)
             # Optuna prunes single-objective studies only
@@ -51,5 +52,6 @@ class OptunaPruning(Callback):
         if not self._trial.should_prune():
             return False
         self._trial.set_user_attr(PRUNED_AT_EPOCH, epoch)
-        log.info(f"trial {self._trial.number} pruned at epoch {epoch}: {self.monitor} = {value:.4g}")
+        number = self._trial.number
+        log.info(f"trial {number} pruned at epoch {epoch}: {self.monitor} = {value:.4g}")
         return True

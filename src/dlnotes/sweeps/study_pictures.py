@@ -39,10 +39,12 @@ def draw_study_pictures(study, objectives: list[str], sweep_dir: Path) -> list[P
         suffix = f"_{_file_name(objective)}" if several else ""
         for name, plot in PICTURES.items():
             path = Path(sweep_dir) / f"{name}{suffix}.png"
-            written += _draw(path, lambda p=plot, t=target, o=objective: p(study, target=t, target_name=o))
+            draw = lambda p=plot, t=target, o=objective: p(study, target=t, target_name=o)  # noqa: E731
+            written += _draw(path, draw)
     if several:
         path = Path(sweep_dir) / "pareto_front.png"
-        written += _draw(path, lambda: optuna_plots.plot_pareto_front(study, target_names=objectives))
+        front = lambda: optuna_plots.plot_pareto_front(study, target_names=objectives)  # noqa: E731
+        written += _draw(path, front)
     return written
 
 

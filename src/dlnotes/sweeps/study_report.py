@@ -36,10 +36,14 @@ def write_best(sweep) -> None:
         record["best_value"] = front[0].value
     elif front:
         record["pareto_front"] = [
-            {"trial": t.number, "params": t.params, "values": dict(zip(sweep.objectives, t.values))}
+            {"trial": t.number, "params": t.params, "values": _values(sweep.objectives, t)}
             for t in front
         ]
     OmegaConf.save(OmegaConf.create(record), Path(sweep.sweep_dir) / RESULTS_FILE)
+
+
+def _values(objectives: list[str], trial) -> dict:
+    return dict(zip(objectives, trial.values, strict=True))
 
 
 def _complete(study) -> bool:
