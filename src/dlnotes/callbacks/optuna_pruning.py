@@ -11,6 +11,7 @@ its checkpoints and test metrics are kept, and the epoch it stopped at is record
 import logging
 
 import optuna
+from hydra.utils import instantiate
 from lightning.pytorch import Callback
 
 from dlnotes.config.optuna_storage import open_storage
@@ -22,15 +23,19 @@ OUTPUT_DIR = "output_dir"  # the trial's user attribute: its run directory
 
 
 class OptunaPruning(Callback):
-    def __init__(self, storage: str, study_name: str, trial_id: int, monitor: str, output_dir):
+    def __init__(
+        self, storage: str, study_name: str, trial_id: int, pruner, monitor: str, output_dir
+    ):
         self.storage, self.study_name, self.trial_id = storage, study_name, trial_id
+        self.pruner = pruner  # its config: a study is loaded with the default pruner otherwise
         self.monitor, self.output_dir = monitor, str(output_dir)
         self._trial: optuna.Trial | None = None
 
     def setup(self, trainer, pl_module, stage: str) -> None:
         if stage == "fit" and trainer.is_global_zero:
             storage = open_storage(self.storage)
-            study = optuna.load_study(study_name=self.study_name, storage=storage)
+            pruner = instantiate(self.pruner) if self.pruner else None
+            study = optuna.load_study(study_name=self.study_name, storage=storage, pruner=pruner)
             trial = optuna.Trial(study, self.trial_id)
             trial.set_user_attr(OUTPUT_DIR, self.output_dir)
             # Optuna prunes single-objective studies only

@@ -13,11 +13,12 @@ def job_info() -> dict:
 
 
 def optuna_trial() -> dict | None:
-    """The Optuna trial this job runs (its storage, study and trial id), else None. The sweep
-    (hydra_plugins/dlnotes_optuna_sweeper) passes them as `hydra.sweeper.*` overrides."""
+    """The Optuna trial this job runs (its storage, study, trial id and the study's pruner
+    config), else None. The sweep (sweeps/optuna_sweep.py) passes them as `hydra.sweeper.*`
+    overrides."""
     if not HydraConfig.initialized():
         return None
     sweeper = HydraConfig.get().sweeper
     if sweeper.get("trial_id") is None:
         return None
-    return {key: sweeper[key] for key in ("storage", "study_name", "trial_id")}
+    return {key: sweeper[key] for key in ("storage", "study_name", "trial_id", "pruner")}

@@ -133,7 +133,7 @@ def write_summary(sweep_dir: Path) -> tuple[list[dict], str]:
     common = shared_overrides(results)
     text = markdown(table, common, sweep_dir, headline)
     arms = group_by_arm(results, common)
-    if has_repeats(arms):
+    if has_repeats(arms) and not from_study:  # a study's repeats are the sampler's, not seeds
         by_arm = arm_table(arms, columns, _value)
         write_csv(by_arm, sweep_dir / "arms.csv")
         text += "\n" + arm_markdown(by_arm)
@@ -153,7 +153,7 @@ class SweepSummary(Callback):
         if not table:
             return
         print("\n" + text)
-        failed = sum(row["status"] != "completed" for row in table)
+        failed = sum(row["status"] in ("failed", "interrupted") for row in table)
         if failed:
             log.warning(f"{failed} of {len(table)} jobs failed: their errors are in the table")
         log.info(f"sweep summary: {sweep_dir / 'summary.csv'} and summary.md")
