@@ -107,7 +107,8 @@ def _build(node: DictConfig | None, what: str, seed_offset: int = 0):
         built = instantiate(node, **({"seed": node.seed + seed_offset} if seeded else {}))
     except Exception as error:
         raise ConfigError(
-            f"hydra.sweeper.{what}: cannot build {target!r} ({one_line(error.__cause__ or error)});"
+            f"hydra.sweeper.{what}: cannot build {target!r}"
+            f" ({one_line(error.__cause__ or error).rstrip(':')});"
             f" choose one with hydra/sweeper/{what}=NAME (conf/hydra/sweeper/{what}/)"
         ) from None
     expected = optuna.samplers.BaseSampler if what == "sampler" else optuna.pruners.BasePruner

@@ -1,0 +1,209 @@
+"""The Optuna sweeper as users run it (`python train.py hparams_search=...`): studies kept in
+sqlite or a journal file and continued, a killed sweep continued, pruning through the study's
+storage (basic and joblib launchers here; Slurm in tests/commands/test_slurm.py), several
+objectives, pictures, and bad search spaces refused in one line before any trial."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from dlnotes.sweeps.search_space import SearchSpaceError, split_arguments
+from helpers.paths import ROOT
+from helpers.processes import subprocess_env, train_in_process
+
+# NIN learns in these 3 short epochs at lr 0.02 and not at 1e-12 (~3 s a trial)
+LEARNS, STUCK = "0.02", "1e-12"
+TRIAL = [
+    "hparams_search=nin_optuna",
+    "model.optimizer.weight_decay=0",
+    "model.net.dropout=0",
+    "data.batch_size=32",
+    "data.image_size=16",
+    "trainer=cpu",
+    "trainer.max_epochs=3",
+    "+trainer.limit_train_batches=20",
+    "+trainer.limit_val_batches=2",
+    "+trainer.limit_test_batches=1",
+    "logger=csv",
+    "callbacks.progress_bar=null",
+    "callbacks.model_summary=null",
+]
+# the seeded TPE draws the learning rates in this order (its first trials are random)
+LEARNS_THEN_STUCK = f"model.optimizer.lr=choice({LEARNS},{STUCK})"
+
+
+def command(*args: str, log_dir: Path) -> list[str]:
+    return [sys.executable, str(ROOT / "train.py"), *args, f"paths.log_dir={log_dir}"]
+
+
+def sweep(*args: str, log_dir: Path, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        command(*args, log_dir=log_dir),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+        env=subprocess_env(),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def sweep_dirs(log_dir: Path) -> list[Path]:
+    return sorted((log_dir / "train" / "multiruns").iterdir())
+
+
+def summary(sweep_dir: Path) -> list[dict]:
+    with open(sweep_dir / "summary.csv") as file:
+        return list(csv.DictReader(file))
+
+
+def journal_study(path: Path, name: str = "nin_optuna") -> optuna.Study:
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
+    return optuna.load_study(study_name=name, storage=storage)
+
+
+def test_sqlite_study_is_created_then_continued_with_only_the_missing_trials(tmp_path):
+    """The README's command (a relative sqlite path), then n_trials=4: two more trials."""
+    first = ["hydra.sweeper.storage=sqlite:///optuna.db", *TRIAL]
+    sweep(*first, "hydra.sweeper.n_trials=2", log_dir=tmp_path, cwd=tmp_path)
+    sweep(*first, "hydra.sweeper.n_trials=4", log_dir=tmp_path, cwd=tmp_path)
+    study = optuna.load_study(study_name="nin_optuna", storage=f"sqlite:///{tmp_path}/optuna.db")
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 4
+    params = [tuple(t.params.items()) for t in study.trials]
+    assert len(set(params)) == 4  # the continued seeded sampler does not repeat the first draws
+    earlier, later = sweep_dirs(tmp_path)
+    assert [row["trial"] for row in summary(later)] == ["0", "1", "2", "3"]
+    assert [Path(row["output_dir"]).parent for row in summary(later)] == [earlier] * 2 + [later] * 2
+    assert all(row["status"] == "completed" and row["val/acc"] for row in summary(later))
+    results = (later / "optimization_results.yaml").read_text()
+    assert f"best_trial: {study.best_trial.number}" in results
+    for picture in ("optimization_history", "param_importances", "slice"):
+        assert (later / f"{picture}.png").stat().st_size > 5_000, picture
+
+
+def test_killed_sweep_continues_and_records_its_running_trial_as_failed(tmp_path):
+    journal = tmp_path / "study.log"
+    args = [*TRIAL, f"hydra.sweeper.storage={journal}", "hydra.sweeper.n_trials=3"]
+    process = subprocess.Popen(
+        command(*args, log_dir=tmp_path),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=subprocess_env(),
+        start_new_session=True,
+    )
+
+    def states():
+        return [t.state for t in journal_study(journal).trials] if journal.exists() else []
+
+    deadline = time.monotonic() + 120
+    while states() != [TrialState.COMPLETE, TrialState.RUNNING]:  # killed inside trial 1
+        assert time.monotonic() < deadline and process.poll() is None, states()
+        time.sleep(0.2)
+    time.sleep(1.0)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    sweep(*args, log_dir=tmp_path)
+    trials = journal_study(journal).trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE, TrialState.FAIL] + [
+        TrialState.COMPLETE
+    ] * 2
+    assert trials[2].params == trials[1].params  # the interrupted trial runs again first
+    assert trials[2].user_attrs["retry_of"] == 1
+    rows = summary(sweep_dirs(tmp_path)[-1])
+    assert [row["status"] for row in rows] == ["completed", "interrupted", "completed", "completed"]
+
+
+@pytest.fixture(scope="module")
+def pruned_and_unpruned(tmp_path_factory):
+    """The same 2-trial sweep (lr 0.02, then 1e-12) with a median pruner and without."""
+    runs = {}
+    for pruner in ("median", "none"):
+        log_dir = tmp_path_factory.mktemp(pruner)
+        args = [*TRIAL, LEARNS_THEN_STUCK, "hydra.sweeper.n_trials=2"]
+        args += [f"hydra/sweeper/pruner={pruner}", "hydra.sweeper.pruner.n_startup_trials=1"]
+        if pruner == "none":
+            args = args[:-1]
+        result = sweep(*args, log_dir=log_dir)
+        (sweep_dir,) = sweep_dirs(log_dir)
+        runs[pruner] = result, sweep_dir, journal_study(sweep_dir / "optuna.log")
+    return runs
+
+
+def test_median_pruner_stops_the_worse_trial_before_its_last_epoch(pruned_and_unpruned):
+    result, sweep_dir, study = pruned_and_unpruned["median"]
+    learns, stuck = study.trials
+    assert learns.params["model.optimizer.lr"] == float(LEARNS)
+    assert learns.state == TrialState.COMPLETE and sorted(learns.intermediate_values) == [0, 1, 2]
+    assert stuck.state == TrialState.PRUNED
+    stopped = stuck.user_attrs["pruned_at_epoch"]
+    assert stopped < 2 and sorted(stuck.intermediate_values) == list(range(stopped + 1))
+    rows = summary(sweep_dir)
+    assert [row["status"] for row in rows] == ["completed", "pruned"]
+    assert rows[1]["pruned_at_epoch"] == str(stopped)
+    assert "failed" not in result.stderr  # a pruned trial is not a failure
+
+
+def test_without_a_pruner_the_same_trial_runs_to_its_last_epoch(pruned_and_unpruned):
+    _, sweep_dir, study = pruned_and_unpruned["none"]
+    learns, stuck = study.trials
+    assert stuck.params["model.optimizer.lr"] == float(STUCK)
+    assert stuck.state == TrialState.COMPLETE and sorted(stuck.intermediate_values) == [0, 1, 2]
+    assert [row["status"] for row in summary(sweep_dir)] == ["completed", "completed"]
+
+
+def test_joblib_trials_report_to_a_shared_journal(tmp_path):
+    journal = tmp_path / "shared" / "study.log"
+    args = [*TRIAL, "hydra/launcher=parallel", "hydra.sweeper.n_jobs=2"]
+    sweep(*args, f"hydra.sweeper.storage={journal}", "hydra.sweeper.n_trials=2", log_dir=tmp_path)
+    trials = journal_study(journal).trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 2
+    assert all(sorted(t.intermediate_values) == [0, 1, 2] for t in trials)  # from the workers
+    assert len(summary(sweep_dirs(tmp_path)[0])) == 2
+
+
+def test_several_objectives_give_a_pareto_front(tmp_path):
+    args = ["hydra.sweeper.direction=[maximize,minimize]"]
+    args += ["hydra.sweeper.objectives=[val/acc,duration_s]", "hydra.sweeper.n_trials=2"]
+    sweep(*TRIAL, *args, log_dir=tmp_path)
+    (sweep_dir,) = sweep_dirs(tmp_path)
+    study = journal_study(sweep_dir / "optuna.log")
+    front = {t.number for t in study.best_trials}
+    rows = summary(sweep_dir)
+    assert {int(row["trial"]) for row in rows if row["pareto"] == "yes"} == front
+    assert all(float(row["duration_s"]) > 0 for row in rows)
+    assert (sweep_dir / "pareto_front.png").stat().st_size > 5_000
+    assert "pareto_front:" in (sweep_dir / "optimization_results.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ("model.optimizer.lrr=interval(0.1,0.2)", "Could not override 'model.optimizer.lrr'"),
+        ("model.optimizer.lr=interval(0.2,0.1)", "interval(0.2, 0.1) is empty"),
+        ("model.optimizer.lr=tag(log,interval(0,0.1))", "needs bounds above 0 for a log scale"),
+        ("hydra.sweeper.sampler._target_=optuna.samplers.Nope", "hydra.sweeper.sampler: cannot"),
+        ("hydra.sweeper.pruner._target_=optuna.pruners.Nope", "hydra.sweeper.pruner: cannot"),
+        ("hydra.sweeper.direction=up", "'up' is neither maximize nor minimize"),
+    ],
+)
+def test_bad_search_space_fails_in_one_line_before_any_trial(bad, message, tmp_path, capsys):
+    code = train_in_process("hparams_search=nin_optuna", bad, f"paths.log_dir={tmp_path}")
+    error = capsys.readouterr().err.strip()
+    assert code == 1
+    assert error.startswith("error: ") and message in error and "\n" not in error, error
+    assert not list(tmp_path.rglob("result.json"))  # no trial ran
+
+
+def test_a_choice_without_options_in_a_config_is_refused():
+    """On the command line Hydra's own parser refuses `choice()`; in a config's params, this."""
+    with pytest.raises(SearchSpaceError, match="data.batch_size has no options"):
+        split_arguments({"data.batch_size": "choice()"}, [])
