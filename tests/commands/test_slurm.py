@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
+from optuna.trial import TrialState
 
 from dlnotes.train import train
 from helpers.compose import compose_config, fast_overrides
@@ -26,6 +27,7 @@ from helpers.runs import (
     assert_val_acc_is_over_the_whole_split,
     only_rank_zero_wrote,
 )
+from helpers.studies import LEARNS_THEN_STUCK, TRIAL, journal_study
 
 PARTITION = os.environ.get("DLNOTES_SLURM_PARTITION", "debug")
 # test_ddp's tiny run on any trainer, and test_resume's run that a requeue must not change
@@ -101,6 +103,23 @@ def test_launcher_sweep_of_one_process_jobs(slurm, tmp_path):
     assert all(0 <= float(row["test/acc"]) <= 1 for row in rows)
     assert len(slurm_jobs_of(sweep_dir)) == 2
     assert {p.name for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()} == {"0", "1"}
+
+
+def test_optuna_sweep_on_slurm_prunes_through_a_shared_journal(slurm, tmp_path):
+    """Each trial a Slurm job: the stuck trial reports to the study's journal from its job and
+    is pruned there, before its last epoch."""
+    journal = tmp_path / "study.log"
+    pruner = ["hydra/sweeper/pruner=median", "hydra.sweeper.pruner.n_startup_trials=1"]
+    args = [*TRIAL, LEARNS_THEN_STUCK, *pruner, f"hydra.sweeper.storage={journal}"]
+    result = sweep(*args, "hydra.sweeper.n_trials=2", log_dir=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    sweep_dir, rows = summary_rows(tmp_path)
+    assert [row["status"] for row in rows] == ["completed", "pruned"]
+    learns, stuck = journal_study(journal).trials
+    assert learns.state == TrialState.COMPLETE and stuck.state == TrialState.PRUNED
+    assert stuck.user_attrs["pruned_at_epoch"] < 2
+    submitted = [p for p in (sweep_dir / ".submitit").iterdir() if p.name.isdigit()]
+    assert len(submitted) == 2  # one trial at a time (n_jobs=1): one plain Slurm job each
 
 
 # --- the sbatch script ----------------------------------------------------------------------

@@ -18,26 +18,7 @@ from optuna.trial import TrialState
 from dlnotes.sweeps.search_space import SearchSpaceError, split_arguments
 from helpers.paths import ROOT
 from helpers.processes import subprocess_env, train_in_process
-
-# NIN learns in these 3 short epochs at lr 0.02 and not at 1e-12 (~3 s a trial)
-LEARNS, STUCK = "0.02", "1e-12"
-TRIAL = [
-    "hparams_search=nin_optuna",
-    "model.optimizer.weight_decay=0",
-    "model.net.dropout=0",
-    "data.batch_size=32",
-    "data.image_size=16",
-    "trainer=cpu",
-    "trainer.max_epochs=3",
-    "+trainer.limit_train_batches=20",
-    "+trainer.limit_val_batches=2",
-    "+trainer.limit_test_batches=1",
-    "logger=csv",
-    "callbacks.progress_bar=null",
-    "callbacks.model_summary=null",
-]
-# the seeded TPE draws the learning rates in this order (its first trials are random)
-LEARNS_THEN_STUCK = f"model.optimizer.lr=choice({LEARNS},{STUCK})"
+from helpers.studies import LEARNS, LEARNS_THEN_STUCK, STUCK, TRIAL, journal_study
 
 
 def command(*args: str, log_dir: Path) -> list[str]:
@@ -64,11 +45,6 @@ def sweep_dirs(log_dir: Path) -> list[Path]:
 def summary(sweep_dir: Path) -> list[dict]:
     with open(sweep_dir / "summary.csv") as file:
         return list(csv.DictReader(file))
-
-
-def journal_study(path: Path, name: str = "nin_optuna") -> optuna.Study:
-    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
-    return optuna.load_study(study_name=name, storage=storage)
 
 
 def test_sqlite_study_is_created_then_continued_with_only_the_missing_trials(tmp_path):

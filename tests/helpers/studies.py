@@ -1,0 +1,30 @@
+"""Optuna sweeps in tests: a trial that takes ~3 s, and a study read from its journal file."""
+
+from pathlib import Path
+
+import optuna
+
+# NIN learns in these 3 short epochs at lr 0.02 and not at 1e-12 (~3 s a trial)
+LEARNS, STUCK = "0.02", "1e-12"
+TRIAL = [
+    "hparams_search=nin_optuna",
+    "model.optimizer.weight_decay=0",
+    "model.net.dropout=0",
+    "data.batch_size=32",
+    "data.image_size=16",
+    "trainer=cpu",
+    "trainer.max_epochs=3",
+    "+trainer.limit_train_batches=20",
+    "+trainer.limit_val_batches=2",
+    "+trainer.limit_test_batches=1",
+    "logger=csv",
+    "callbacks.progress_bar=null",
+    "callbacks.model_summary=null",
+]
+# the seeded TPE draws the learning rates in this order (its first trials are random)
+LEARNS_THEN_STUCK = f"model.optimizer.lr=choice({LEARNS},{STUCK})"
+
+
+def journal_study(path: Path, name: str = "nin_optuna") -> optuna.Study:
+    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
+    return optuna.load_study(study_name=name, storage=storage)
