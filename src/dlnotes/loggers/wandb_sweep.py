@@ -23,7 +23,6 @@ def log_sweep_to_wandb(
         name=f"{group}-summary",
         dir=str(sweep_dir),
         mode="offline" if offline else "online",
-        reinit="create_new",
     )
     columns = list(table[0])
     rows = [[_cell(row[key]) for key in columns] for row in table]
