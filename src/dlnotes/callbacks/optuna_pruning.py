@@ -10,7 +10,6 @@ its checkpoints and test metrics are kept, and the epoch it stopped at is record
 
 import logging
 
-import optuna
 from hydra.utils import instantiate
 from lightning.pytorch import Callback
 
@@ -29,10 +28,12 @@ class OptunaPruning(Callback):
         self.storage, self.study_name, self.trial_id = storage, study_name, trial_id
         self.pruner = pruner  # its config: a study is loaded with the default pruner otherwise
         self.monitor, self.output_dir = monitor, str(output_dir)
-        self._trial: optuna.Trial | None = None
+        self._trial = None  # optuna.Trial (optuna is imported only in a trial)
 
     def setup(self, trainer, pl_module, stage: str) -> None:
         if stage == "fit" and trainer.is_global_zero:
+            import optuna
+
             storage = open_storage(self.storage)
             pruner = instantiate(self.pruner) if self.pruner else None
             study = optuna.load_study(study_name=self.study_name, storage=storage, pruner=pruner)

@@ -8,9 +8,6 @@ running elsewhere (joblib workers, Slurm jobs) open the same study.
 
 from pathlib import Path
 
-import optuna
-from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
-
 SQLITE = "sqlite:///"
 
 
@@ -29,8 +26,11 @@ def absolute_storage(spec: str, base: Path) -> str:
     return str(path if path.is_absolute() else (base / path).resolve())
 
 
-def open_storage(spec: str) -> optuna.storages.BaseStorage:
-    """The storage `spec` names (made absolute by `absolute_storage`)."""
+def open_storage(spec: str):
+    """The optuna storage `spec` names (made absolute by `absolute_storage`)."""
+    import optuna  # only sweeps and their trials need it
+    from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
+
     if is_database_url(spec):
         return optuna.storages.RDBStorage(spec)
     Path(spec).parent.mkdir(parents=True, exist_ok=True)

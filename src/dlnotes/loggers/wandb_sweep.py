@@ -5,13 +5,13 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from dlnotes.loggers.wandb import has_wandb_credentials
+
 
 def log_sweep_to_wandb(
     logger_cfg: DictConfig, group: str, sweep_dir: Path, pictures: list[Path], table: list[dict]
 ) -> None:
     import wandb
-
-    from dlnotes.loggers.wandb import has_wandb_credentials
 
     offline = logger_cfg.get("offline")
     offline = (not has_wandb_credentials()) if offline is None else offline

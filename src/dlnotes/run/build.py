@@ -17,6 +17,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from dlnotes.callbacks.config_in_checkpoint import ConfigInCheckpoint
 from dlnotes.callbacks.interrupt_checkpoint import CheckpointOnInterrupt
+from dlnotes.callbacks.optuna_pruning import OptunaPruning
 from dlnotes.callbacks.rng_state import RngStateInCheckpoint
 from dlnotes.config.job import job_info, optuna_trial
 from dlnotes.config.redact import redact
@@ -68,8 +69,6 @@ def trial_callbacks(cfg: DictConfig) -> list[Callback]:
     trial = optuna_trial()
     if trial is None:
         return []
-    from dlnotes.callbacks.optuna_pruning import OptunaPruning  # optuna: imported when used
-
     return [OptunaPruning(**trial, monitor=cfg.model.monitor, output_dir=cfg.paths.output_dir)]
 
 
