@@ -19,6 +19,7 @@ from dlnotes.sweeps.search_space import SearchSpaceError, split_arguments
 from helpers.paths import ROOT
 from helpers.processes import subprocess_env, train_in_process
 from helpers.studies import LEARNS, LEARNS_THEN_STUCK, STUCK, TRIAL, journal_study
+from helpers.wandb_records import read_records
 
 
 def command(*args: str, log_dir: Path) -> list[str]:
@@ -146,8 +147,8 @@ def test_joblib_trials_report_to_a_shared_journal(tmp_path):
     assert len(summary(sweep_dirs(tmp_path)[0])) == 2
 
 
-def test_several_objectives_give_a_pareto_front(tmp_path):
-    args = ["hydra.sweeper.direction=[maximize,minimize]"]
+def test_several_objectives_give_a_pareto_front_and_wandb_gets_the_sweep(tmp_path):
+    args = ["hydra.sweeper.direction=[maximize,minimize]", "logger=wandb"]
     args += ["hydra.sweeper.objectives=[val/acc,duration_s]", "hydra.sweeper.n_trials=2"]
     sweep(*TRIAL, *args, log_dir=tmp_path)
     (sweep_dir,) = sweep_dirs(tmp_path)
@@ -158,6 +159,17 @@ def test_several_objectives_give_a_pareto_front(tmp_path):
     assert all(float(row["duration_s"]) > 0 for row in rows)
     assert (sweep_dir / "pareto_front.png").stat().st_size > 5_000
     assert "pareto_front:" in (sweep_dir / "optimization_results.yaml").read_text()
+    (run_dir,) = (sweep_dir / "wandb").glob("offline-run-*")  # the sweep's own run
+    records = read_records(run_dir)
+    (run,) = [r["run"] for r in records if r.get("type") == "run"]
+    assert run["run_group"] == f"train-{sweep_dir.name}" and run["job_type"] == "sweep"
+    logged = {key for r in records if r.get("type") == "history" for key in _keys(r)}
+    assert {"sweep/summary", "sweep/pareto_front", "sweep/slice_val_acc"} <= logged, logged
+
+
+def _keys(record: dict) -> set[str]:
+    items = record["history"]["item"]
+    return {"/".join(i["nested_key"]) if i.get("nested_key") else i["key"] for i in items}
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,57 @@
+"""python -m dlnotes.claims run NAME [scale=full|smoke] [out=DIR] | report | list"""
+
+import datetime
+import logging
+import sys
+from pathlib import Path
+
+from dlnotes.claims.report import DOCS, report
+from dlnotes.claims.run import ROOT, run_claim, write_record
+from dlnotes.claims.spec import claim_names, load_claim
+from dlnotes.errors import ConfigError
+
+USAGE = __doc__.strip()
+
+
+def options(args: list[str]) -> dict[str, str]:
+    for arg in args:
+        if "=" not in arg:
+            raise ConfigError(f"{arg!r}: options are key=value ({USAGE})")
+    return dict(arg.split("=", 1) for arg in args)
+
+
+def main(argv: list[str]) -> None:
+    if not argv or argv[0] not in ("run", "report", "list"):
+        raise ConfigError(f"usage: {USAGE}")
+    command, rest = argv[0], argv[1:]
+    if command == "list":
+        print("\n".join(f"{name}: {load_claim(name).title}" for name in claim_names()))
+    elif command == "report":
+        report()
+        print(f"wrote {DOCS / 'notes.md'}")
+    else:
+        if not rest:
+            raise ConfigError(f"which claim? one of {', '.join(claim_names())}")
+        claim, settings = load_claim(rest[0]), options(rest[1:])
+        scale = settings.get("scale", "full")
+        if scale not in ("full", *claim.scales):
+            raise ConfigError(f"scale={scale}: choose full or one of {', '.join(claim.scales)}")
+        stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+        out = Path(settings.get("out", ROOT / "logs" / "claims" / claim.name / f"{scale}-{stamp}"))
+        record = run_claim(claim, scale, out)
+        write_record(record, out / f"{claim.name}.json")
+        if scale == "full":  # what the report reads
+            write_record(record, DOCS / "claims" / f"{claim.name}.json")
+        print(
+            f"{claim.name}: {record['comparison']['verdict']} ({record['wall_s']:.0f} s); "
+            f"record: {out / f'{claim.name}.json'}"
+        )
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        main(sys.argv[1:])
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)

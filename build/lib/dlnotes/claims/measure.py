@@ -1,0 +1,69 @@
+"""What a claim compares: one number per job, and the verdict over the two arms' seeds."""
+
+import math
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from dlnotes.sweeps.figure import epoch_curve, first_epoch_reaching
+from dlnotes.sweeps.seed_stats import CONFIDENCE, Difference, one_sample, welch
+
+
+def max_epochs(output_dir: Path) -> int:
+    return int(OmegaConf.load(Path(output_dir) / ".hydra" / "config.yaml").trainer.max_epochs)
+
+
+def job_measure(result: dict, measure: dict) -> float:
+    """The claim's number for one job.
+
+    final: a metric at the end of training (nan if the job failed); gap: `metric` − `minus`
+    (e.g. train − validation accuracy); epochs_to: the first epoch (1-based) at which `metric`
+    reached `threshold`, and max_epochs + 1 if it never did (a failed job never did)."""
+    metrics = result.get("metrics") or {}
+    kind, metric = measure["kind"], measure["metric"]
+    if kind == "epochs_to":
+        metrics_csv = Path(result["output_dir"]) / "metrics.csv"
+        reached = None
+        if result["status"] == "completed" and metrics_csv.is_file():
+            epochs, values = epoch_curve(metrics_csv, metric)
+            reached = first_epoch_reaching(epochs, values, measure["threshold"], "max")
+        return float(reached or max_epochs(result["output_dir"]) + 1)
+    if result["status"] != "completed" or metric not in metrics:
+        return math.nan
+    if kind == "gap":
+        return metrics[metric] - metrics[measure["minus"]]
+    return metrics[metric]
+
+
+def verdict(claimed: list[float], other: list[float] | None, better: str) -> dict:
+    """Does the claimed arm beat the other beyond the seed-to-seed noise (Welch's t-test)?
+    With no other arm (`other` None), the claimed arm's values are paired differences of two
+    metrics of the same runs, tested against 0 (one-sample t-test); `better: nonzero` asks
+    only that they differ."""
+    claimed = [v for v in claimed if not math.isnan(v)]
+    if other is None:
+        test, name = one_sample(claimed), "one-sample t-test"
+    else:
+        test, name = welch([v for v in other if not math.isnan(v)], claimed), "Welch's t-test"
+    if test is None:
+        return {"verdict": "not resolved (fewer than 2 runs in an arm)"}
+    return {**word(test, better), "test": name}
+
+
+def word(test: Difference, better: str) -> dict:
+    right_way = {
+        "lower": test.difference < 0,
+        "higher": test.difference > 0,
+        "nonzero": test.difference != 0,
+    }[better]
+    if not test.outside_noise:
+        verdict = "not resolved (within noise)"
+    else:
+        verdict = "holds" if right_way else "does not hold"
+    return {
+        "verdict": verdict,
+        "difference": test.difference,
+        "difference_ci": [test.low, test.high],
+        "p_value": test.p_value,
+        "confidence": CONFIDENCE,
+    }

@@ -1,0 +1,177 @@
+"""Run a claim: (each arm's best learning rate from the grid, on a tuning seed), then each arm
+over its seeds, as `python train.py -m` sweeps; record what they measured."""
+
+import datetime
+import json
+import logging
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from hydra.utils import instantiate
+
+from dlnotes.checkpoints.load import model_from_checkpoint
+from dlnotes.claims.measure import job_measure, verdict
+from dlnotes.claims.spec import Claim
+from dlnotes.config.paths import repo_root
+from dlnotes.sweeps.seed_stats import arm_stats
+from dlnotes.sweeps.summary import collect_results
+
+log = logging.getLogger(__name__)
+ROOT = repo_root()
+LR_KEY = "model.optimizer.lr"
+
+
+def sweep(overrides: list[str], sweep_dir: Path) -> list[dict]:
+    """`python train.py -m OVERRIDES` into `sweep_dir`; its jobs' results (failed ones too)."""
+    command = [
+        sys.executable,
+        str(ROOT / "train.py"),
+        "-m",
+        *overrides,
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
+    log.info("running: " + " ".join(command[1:]))
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    results = collect_results(sweep_dir) if sweep_dir.is_dir() else []
+    if not results:
+        raise RuntimeError(f"the sweep ran no job: {done.stderr.strip()[-2000:]}")
+    return results
+
+
+def single_run(overrides: list[str], run_dir: Path) -> bool:
+    """`python train.py OVERRIDES` into `run_dir`; whether it succeeded."""
+    command = [sys.executable, str(ROOT / "train.py"), *overrides, f"hydra.run.dir={run_dir}"]
+    log.info("preparing: " + " ".join(command[1:]))
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        log.error(done.stderr[-2000:])
+    return done.returncode == 0
+
+
+def prepared(claim: Claim, out: Path) -> list[str]:
+    """Run the claim's prepare steps (one `python train.py` each); the overrides that hand
+    their outputs to every job, e.g. model.fid_features=<run>/checkpoints/last.ckpt."""
+    handed = []
+    for step in claim.prepare:
+        run_dir = out / "prepare" / slug(step["name"])
+        if not single_run(step["overrides"], run_dir) or not (run_dir / step["file"]).is_file():
+            raise RuntimeError(f"prepare step {step['name']!r} failed (its log: {run_dir})")
+        handed.append(f"{step['pass_as']}={run_dir / step['file']}")
+    return handed
+
+
+def slug(text: str) -> str:
+    return "".join(c if c.isascii() and c.isalnum() else "_" for c in text).strip("_")
+
+
+def best_rate(claim: Claim, arm, overrides: list[str], out: Path) -> tuple[float, dict]:
+    """The grid's learning rate with the best `tune_on` (else the claim's measure) on the
+    tuning seed (ties: the smaller)."""
+    grid = ",".join(str(lr) for lr in claim.lr_grid)
+    results = sweep(
+        [*overrides, *arm.overrides, f"{LR_KEY}={grid}", f"seed={claim.tune_seed}"],
+        out / "tune" / slug(arm.name),
+    )
+    tune_on = claim.tune_on or {**claim.measure, "better": claim.better}
+    scores = {}
+    for result in results:
+        lr = next(float(o.split("=")[1]) for o in result["overrides"] if o.startswith(LR_KEY))
+        scores[lr] = job_measure(result, tune_on)
+    sign = 1 if tune_on["better"] == "lower" else -1
+    ranked = sorted(
+        scores, key=lambda lr: (math.inf if math.isnan(scores[lr]) else sign * scores[lr], lr)
+    )
+    return ranked[0], scores
+
+
+def run_claim(claim: Claim, scale: str, out: Path) -> dict:
+    start, measured_on = time.monotonic(), provenance()  # the code the jobs start from
+    claim = claim.at_scale(scale)
+    overrides = [*claim.common, *prepared(claim, out)]
+    arms = []
+    for arm in claim.arms:
+        rate, tuning = best_rate(claim, arm, overrides, out) if claim.lr_grid else (None, {})
+        chosen = [f"{LR_KEY}={rate}"] if rate is not None else []
+        seeds = ",".join(str(seed) for seed in claim.seeds)
+        results = sweep(
+            [*overrides, *arm.overrides, *chosen, f"seed={seeds}"], out / slug(arm.name)
+        )
+        add_after_training_metrics(claim, results)
+        values = [job_measure(result, claim.measure) for result in results]
+        params = parameter_count(results)
+        also = {m: [(r.get("metrics") or {}).get(m, math.nan) for r in results] for m in claim.also}
+        arms.append(
+            {
+                "name": arm.name,
+                "overrides": arm.overrides,
+                "lr": rate,
+                "tuning": tuning,
+                "parameters": params,
+                "values": values,
+                "also": also,
+                "failed": sum(r["status"] != "completed" for r in results),
+            }
+        )
+    record = {
+        "claim": claim.name,
+        "scale": scale,
+        "overrides": [  # as the report shows them: a prepared file by its step's name
+            *claim.common,
+            *(f"{s['pass_as']}=<{s['name']} run>/{s['file']}" for s in claim.prepare),
+        ],
+        "prepare": [{"name": s["name"], "overrides": s["overrides"]} for s in claim.prepare],
+        "arms": arms,
+        "comparison": verdict(
+            arms[0]["values"], arms[1]["values"] if len(arms) > 1 else None, claim.better
+        ),
+        **measured_on,
+        "wall_s": round(time.monotonic() - start, 1),
+    }
+    for arm in arms:
+        summary = arm_stats([v for v in arm["values"] if not math.isnan(v)] or [math.nan])
+        arm["n"], arm["mean"], arm["ci"] = summary.n, summary.mean, [summary.low, summary.high]
+    return record
+
+
+def add_after_training_metrics(claim: Claim, results: list[dict]) -> None:
+    """Each completed job's metrics, plus what the claim's `after_training` call measures."""
+    if claim.after_training is None:
+        return
+    measure_more = instantiate(claim.after_training)
+    for result in results:
+        if result["status"] == "completed":
+            result.setdefault("metrics", {}).update(measure_more(Path(result["output_dir"])))
+
+
+def parameter_count(results: list[dict]) -> int | None:
+    """The trained model's parameters (from a job's last checkpoint), as the arm ran it."""
+    for result in results:
+        path = Path(result["output_dir"]) / "checkpoints" / "last.ckpt"
+        if path.is_file():
+            return sum(p.numel() for p in model_from_checkpoint(path).parameters())
+    return None
+
+
+def provenance() -> dict:
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    return {
+        "date": datetime.date.today().isoformat(),
+        "commit": git("rev-parse", "--short", "HEAD") + ("+changes" if dirty else ""),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}, "
+        f"torch {torch.__version__.split('+')[0]}",
+    }
+
+
+def write_record(record: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1, default=float) + "\n")
