@@ -23,7 +23,8 @@ from dlnotes.callbacks.optuna_pruning import PRUNED_AT_EPOCH
 from dlnotes.config.optuna_storage import absolute_storage
 from dlnotes.errors import ConfigError, one_line
 from dlnotes.run.result import RESULT_FILE, read_job_result
-from dlnotes.sweeps.search_space import SearchSpaceError, override_value, split_arguments
+from dlnotes.sweeps.override_text import override_value
+from dlnotes.sweeps.search_space import SearchSpaceError, split_arguments
 from dlnotes.sweeps.study import (
     ERROR,
     JOURNAL_FILE,

@@ -91,14 +91,3 @@ def _choice(key: str, options: list) -> CategoricalDistribution:
             f" not {unusable[0]!r}"
         )
     return CategoricalDistribution(options)
-
-
-def override_value(value) -> str:
-    """A sampled value as a Hydra override's right-hand side."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, str):
-        return value
-    return repr(value)

@@ -10,9 +10,6 @@ continued, and its parameters are queued to run again (the new trial's user attr
 import json
 from pathlib import Path
 
-import optuna
-from optuna.trial import FrozenTrial, TrialState
-
 from dlnotes.config.optuna_storage import open_storage
 from dlnotes.errors import ConfigError
 
@@ -20,11 +17,13 @@ STUDY_FILE = "optuna_study.json"
 JOURNAL_FILE = "optuna.log"  # the study's storage when none is given: a journal file
 RETRY_OF = "retry_of"  # a trial's user attribute: the interrupted trial it runs again
 ERROR = "error"  # a failed trial's user attribute: why it failed, in one line
-FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+FINISHED = ("COMPLETE", "PRUNED", "FAIL")  # TrialState names
 
 
-def open_study(storage: str, name: str, directions: list[str], sampler, pruner) -> optuna.Study:
+def open_study(storage: str, name: str, directions: list[str], sampler, pruner):
     """Create the study, or load it with its trials when it exists."""
+    import optuna  # imported only where a study is opened: sweeps and their trials
+
     study = optuna.create_study(
         storage=open_storage(storage),
         study_name=name,
@@ -42,7 +41,9 @@ def open_study(storage: str, name: str, directions: list[str], sampler, pruner) 
     return study
 
 
-def load_study(storage: str, name: str) -> optuna.Study:
+def load_study(storage: str, name: str):
+    import optuna
+
     return optuna.load_study(study_name=name, storage=open_storage(storage))
 
 
@@ -56,8 +57,10 @@ def read_study_file(sweep_dir: Path) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def fail_interrupted_trials(study: optuna.Study) -> list[int]:
+def fail_interrupted_trials(study) -> list[int]:
     """Trials a killed sweep left running: marked failed, their parameters queued again."""
+    from optuna.trial import TrialState
+
     stale = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     for trial in stale:
         study.tell(trial.number, state=TrialState.FAIL)
@@ -65,17 +68,17 @@ def fail_interrupted_trials(study: optuna.Study) -> list[int]:
     return [trial.number for trial in stale]
 
 
-def interrupted_trials(trials: list[FrozenTrial]) -> set[int]:
+def interrupted_trials(trials: list) -> set[int]:
     """The trials another trial runs again: their sweep was killed while they ran."""
     return {t.user_attrs[RETRY_OF] for t in trials if RETRY_OF in t.user_attrs}
 
 
-def trials_done(study: optuna.Study) -> int:
+def trials_done(study) -> int:
     """Finished trials, those a killed sweep left (and that run again) aside."""
-    trials = study.get_trials(deepcopy=False, states=FINISHED)
+    trials = [t for t in study.get_trials(deepcopy=False) if t.state.name in FINISHED]
     retried = interrupted_trials(study.get_trials(deepcopy=False))
     return sum(t.number not in retried for t in trials)
 
 
-def trial_by_number(study: optuna.Study, number: int) -> FrozenTrial:
+def trial_by_number(study, number: int):
     return next(t for t in study.get_trials(deepcopy=False) if t.number == number)

@@ -9,18 +9,16 @@ is on the Pareto front.
 
 from pathlib import Path
 
-from optuna.trial import FrozenTrial, TrialState
-
 from dlnotes.callbacks.optuna_pruning import OUTPUT_DIR, PRUNED_AT_EPOCH
 from dlnotes.run.result import RESULT_FILE, read_job_result
-from dlnotes.sweeps.search_space import override_value
+from dlnotes.sweeps.override_text import override_value
 from dlnotes.sweeps.study import ERROR, interrupted_trials, load_study, read_study_file
 
-STATUS = {
-    TrialState.COMPLETE: "completed",
-    TrialState.PRUNED: "pruned",
-    TrialState.FAIL: "failed",
-    TrialState.RUNNING: "running",
+STATUS = {  # by Optuna's TrialState name (optuna is imported only where a study is read)
+    "COMPLETE": "completed",
+    "PRUNED": "pruned",
+    "FAIL": "failed",
+    "RUNNING": "running",
 }
 
 
@@ -31,7 +29,7 @@ def study_results(sweep_dir: Path) -> tuple[list[dict], str, list[str]] | None:
     if record is None:
         return None
     study = load_study(record["storage"], record["study_name"])
-    trials = [t for t in study.get_trials(deepcopy=False) if t.state in STATUS]
+    trials = [t for t in study.get_trials(deepcopy=False) if t.state.name in STATUS]
     retried = interrupted_trials(study.get_trials(deepcopy=False))
     best = {t.number for t in study.best_trials} if _has_complete(trials) else set()
     several = len(study.directions) > 1
@@ -39,15 +37,15 @@ def study_results(sweep_dir: Path) -> tuple[list[dict], str, list[str]] | None:
     return results, headline(study, record, trials, best), record["objectives"]
 
 
-def _has_complete(trials: list[FrozenTrial]) -> bool:
-    return any(t.state == TrialState.COMPLETE for t in trials)
+def _has_complete(trials: list) -> bool:
+    return any(t.state.name == "COMPLETE" for t in trials)
 
 
-def _result(trial: FrozenTrial, interrupted: bool, best: bool, several: bool) -> dict:
+def _result(trial, interrupted: bool, best: bool, several: bool) -> dict:
     output_dir = trial.user_attrs.get(OUTPUT_DIR, "")
     path = Path(output_dir) / RESULT_FILE
     recorded = read_job_result(path) if output_dir and path.is_file() else {}
-    status = "interrupted" if interrupted else STATUS[trial.state]
+    status = "interrupted" if interrupted else STATUS[trial.state.name]
     result = {
         **recorded,
         "trial": trial.number,
@@ -56,15 +54,15 @@ def _result(trial: FrozenTrial, interrupted: bool, best: bool, several: bool) ->
         "error": trial.user_attrs.get(ERROR) or recorded.get("error"),
         "output_dir": output_dir,
     }
-    if trial.state == TrialState.PRUNED:
+    if trial.state.name == "PRUNED":
         result[PRUNED_AT_EPOCH] = trial.user_attrs.get(PRUNED_AT_EPOCH)
     if several:
         result["pareto"] = "yes" if best else ""
     return result
 
 
-def headline(study, record: dict, trials: list[FrozenTrial], best: set[int]) -> str:
-    states = [STATUS.get(t.state) for t in trials]
+def headline(study, record: dict, trials: list, best: set[int]) -> str:
+    states = [STATUS.get(t.state.name) for t in trials]
     counts = ", ".join(f"{states.count(s)} {s}" for s in dict.fromkeys(states))
     text = f"Study {record['study_name']} ({record['storage']}): {len(trials)} trials, {counts}."
     if not best:
