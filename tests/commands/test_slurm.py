@@ -95,19 +95,9 @@ def test_launcher_sweep_of_ddp_jobs_records_the_failed_one(slurm, tmp_path):
         assert len(ranks) == 2, ranks  # one log per task: two ranks
 
 
-def test_launcher_sweep_of_one_process_jobs(slurm, tmp_path):
-    result = sweep("trainer=cpu", *TINY, "seed=1,2", log_dir=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
-    sweep_dir, rows = summary_rows(tmp_path)
-    assert [row["status"] for row in rows] == ["completed", "completed"]
-    assert all(0 <= float(row["test/acc"]) <= 1 for row in rows)
-    assert len(slurm_jobs_of(sweep_dir)) == 2
-    assert {p.name for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()} == {"0", "1"}
-
-
-def test_optuna_sweep_on_slurm_prunes_through_a_shared_journal(slurm, tmp_path):
-    """Each trial a Slurm job: the stuck trial reports to the study's journal from its job and
-    is pruned there, before its last epoch."""
+def test_optuna_sweep_of_one_process_jobs_prunes_through_a_shared_journal(slurm, tmp_path):
+    """Each trial a one-process Slurm job (trainer=cpu): the stuck trial reports to the study's
+    journal from its job and is pruned there, before its last epoch."""
     journal = tmp_path / "study.log"
     pruner = ["hydra/sweeper/pruner=median", "hydra.sweeper.pruner.n_startup_trials=1"]
     args = [*TRIAL, LEARNS_THEN_STUCK, *pruner, f"hydra.sweeper.storage={journal}"]
@@ -115,6 +105,8 @@ def test_optuna_sweep_on_slurm_prunes_through_a_shared_journal(slurm, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     sweep_dir, rows = summary_rows(tmp_path)
     assert [row["status"] for row in rows] == ["completed", "pruned"]
+    assert all(0 <= float(row["test/acc"]) <= 1 for row in rows)  # a pruned trial is tested too
+    assert {p.name for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()} == {"0", "1"}
     learns, stuck = journal_study(journal).trials
     assert learns.state == TrialState.COMPLETE and stuck.state == TrialState.PRUNED
     assert stuck.user_attrs["pruned_at_epoch"] < 2

@@ -25,7 +25,8 @@ def subprocess_env() -> dict[str, str]:
 
 def train_in_process(*args: str) -> int:
     """`python train.py ARGS` in this process (Hydra's command line, without the ~5 s of
-    imports a subprocess pays); returns the exit code. For commands that stop before training."""
+    imports a subprocess pays); returns the exit code. Sweeps on the basic launcher run their
+    jobs here too."""
     import runpy
     import sys
 
