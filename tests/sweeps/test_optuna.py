@@ -100,7 +100,7 @@ def test_killed_sweep_continues_and_records_its_running_trial_as_failed(tmp_path
     time.sleep(1.0)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    sweep(*args, log_dir=tmp_path)
+    sweep_here(*args, log_dir=tmp_path)  # the same command again
     trials = journal_study(journal).trials
     complete, failed = TrialState.COMPLETE, TrialState.FAIL
     assert [t.state for t in trials] == [complete, failed, complete]  # 2 that count, as asked
