@@ -14,7 +14,7 @@ from omegaconf import OmegaConf
 from dlnotes.claims import report as report_module
 from dlnotes.claims import run as run_module
 from dlnotes.claims.__main__ import main as claims_main
-from dlnotes.claims.measure import job_measure, verdict
+from dlnotes.claims.measure import CENSORED, job_measure, verdict
 from dlnotes.claims.spec import claim_names, load_claim
 from dlnotes.errors import ConfigError
 from dlnotes.sweeps.summary import collect_results
@@ -137,11 +137,51 @@ def fake_job(tmp_path, accuracies, status="completed", max_epochs=4, **metrics):
     return {"output_dir": str(job), "status": status, "metrics": metrics}
 
 
-def test_epochs_to_a_threshold_is_one_based_and_never_is_max_epochs_plus_one(tmp_path):
+def test_epochs_to_a_threshold_is_one_based_and_never_is_censored(tmp_path):
     measure = {"kind": "epochs_to", "metric": "val/acc", "threshold": 0.98}
     assert job_measure(fake_job(tmp_path, [0.9, 0.985, 0.99]), measure) == 2
-    assert job_measure(fake_job(tmp_path, [0.5, 0.6]), measure) == 5
-    assert job_measure(fake_job(tmp_path, [0.99], status="failed"), measure) == 5
+    assert job_measure(fake_job(tmp_path, [0.5, 0.6]), measure) == CENSORED  # not 5 = N + 1
+    assert job_measure(fake_job(tmp_path, [0.99], status="failed"), measure) == CENSORED
+
+
+EPOCHS_TO = {"kind": "epochs_to", "metric": "val/acc", "threshold": 0.98}
+
+
+def censored_arms(claimed: list[float], other: list[float], other_grid: dict) -> list[dict]:
+    return [
+        {"name": "BN", "values": claimed, "tuning": {0.01: 2.0}, "censored_at": 6},
+        {"name": "no BN", "values": other, "tuning": other_grid, "censored_at": 6},
+    ]
+
+
+def test_a_censored_arm_is_never_averaged_and_is_reported_as_censored():
+    claim = replace(load_claim("bn"), measure=EPOCHS_TO, better="lower")
+    arms = censored_arms([2.0, 3.0, 2.0], [4.0, CENSORED, CENSORED], {0.01: CENSORED})
+    comparison = run_module.compare(claim, arms)
+    assert "Mann–Whitney" in comparison["test"] and comparison["reached"] == [3, 1]
+    for arm in arms:
+        run_module.summarise(arm)
+    assert arms[1]["mean"] is None and arms[1]["reached"] == 1  # no mean over "> 6"
+    assert arms[1]["values"] == [4.0, None, None] and arms[0]["mean"] == pytest.approx(7 / 3)
+
+
+def test_an_arm_that_never_trained_at_any_rate_gets_the_strong_verdict():
+    claim = replace(load_claim("bn"), measure=EPOCHS_TO, better="lower")
+    never = {lr: CENSORED for lr in (3e-4, 3e-3, 3e-2)}
+    arms = censored_arms([2.0, 3.0, 2.0], [CENSORED] * 3, never)
+    verdict_text = run_module.compare(claim, arms)["verdict"]
+    assert verdict_text.startswith("holds, strong form: no BN never reached val/acc ≥ 0.98")
+    assert "within 6 epochs at any rate of its grid" in verdict_text
+    # one rate of the grid reached it: not the strong form (3 against 3 ranks: p = 0.05)
+    arms = censored_arms([2.0, 3.0, 2.0], [CENSORED] * 3, {**never, 0.1: 5.0})
+    assert not run_module.compare(claim, arms)["verdict"].startswith("holds, strong")
+
+
+def test_a_tie_in_tuning_is_reported():
+    assert run_module.tied_rates({0.003: 6.0, 0.01: 3.0, 0.03: 3.0}, 0.01) == [0.01, 0.03]
+    assert run_module.tied_rates({0.003: 6.0, 0.01: 3.0}, 0.01) == [0.01]
+    censored = {0.003: CENSORED, 0.01: CENSORED}
+    assert run_module.tied_rates(censored, 0.003) == [0.003, 0.01]
 
 
 def test_gap_and_final_measures(tmp_path):

@@ -10,10 +10,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from dlnotes.claims.holm import adjusted_verdict, holm_adjusted  # noqa: E402
 from dlnotes.claims.spec import claim_names, load_claim  # noqa: E402
 from dlnotes.config.paths import repo_root
 
 DOCS = repo_root() / "docs"
+BOUNDED = ("acc", "iou", "map")  # metric names whose values lie in [0, 1]
 BEGIN, END = "<!-- claims: begin (python -m dlnotes.claims report) -->", "<!-- claims: end -->"
 
 
@@ -39,13 +41,32 @@ def measure_name(measure: dict) -> str:
     return measure["metric"]
 
 
+def per_seed(arm: dict) -> str:
+    """Each seed's value; a censored one (never reached the threshold) as "> N"."""
+    censored = f"> {arm['censored_at']}" if "censored_at" in arm else "n/a"
+    return ", ".join(censored if v is None else number(v, 3) for v in arm["values"])
+
+
+def clipped(interval: list, measure: dict) -> list:
+    """An interval of a bounded measure (an accuracy, IoU, mAP: [0, 1]) kept inside it."""
+    if measure["kind"] != "final" or not any(k in measure["metric"] for k in BOUNDED):
+        return interval
+    return [None if v is None or math.isnan(v) else min(max(v, 0.0), 1.0) for v in interval]
+
+
 def figure(claim, record: dict, path: Path) -> None:
-    """Each seed's value per arm, with the arm's mean and 95% interval."""
+    """Each seed's value per arm, with the arm's mean and 95% interval; censored values are
+    drawn at the epochs the run had, as open circles."""
     fig, axis = plt.subplots(figsize=(4.2, 3.2))
     for x, arm in enumerate(record["arms"]):
-        axis.scatter([x] * len(arm["values"]), arm["values"], color="gray", s=14, zorder=2)
-        low, high = arm["ci"]
-        if not math.isnan(low):
+        reached = [v for v in arm["values"] if v is not None]
+        axis.scatter([x] * len(reached), reached, color="gray", s=14, zorder=2)
+        censored = len(arm["values"]) - len(reached)
+        if censored and "censored_at" in arm:
+            top = [arm["censored_at"]] * censored
+            axis.scatter([x] * censored, top, facecolors="none", edgecolors="C3", s=30, zorder=2)
+        low, high = clipped(arm["ci"], claim.measure)
+        if low is not None and not math.isnan(low):
             axis.errorbar(
                 [x],
                 [arm["mean"]],
@@ -64,7 +85,7 @@ def figure(claim, record: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def section(claim, record: dict, figure_path: str) -> str:
+def section(claim, record: dict, figure_path: str, adjusted_p: float | None = None) -> str:
     comparison = record["comparison"]
     every_job = " ".join(record["overrides"])
     measured = f"{measure_name(claim.measure)}: mean [95% CI]"
@@ -88,17 +109,11 @@ def section(claim, record: dict, figure_path: str) -> str:
         "|---|---|---|---|---|---|---|" + "---|" * len(claim.also),
     ]
     for arm in record["arms"]:
-        low, high = arm["ci"]
-        per_seed = ", ".join(number(v, 3) for v in arm["values"])
         also = "".join(f" {number(mean(arm['also'].get(m, [])))} |" for m in claim.also)
-        lr = number(arm["lr"]) if arm["lr"] is not None else "config"
-        if arm.get("tuning"):
-            lr += " (of " + ", ".join(number(float(k)) for k in arm["tuning"]) + ")"
-            lr += f" by {claim.tune_on['metric']}" if claim.tune_on else ""
         params = f"{arm['parameters']:,}" if arm.get("parameters") else "n/a"
         lines.append(
-            f"| {arm['name']} | `{' '.join(arm['overrides'])}` | {params} | {lr} | {arm['n']} | "
-            f"{number(arm['mean'])} [{number(low)}, {number(high)}] | {per_seed} |{also}"
+            f"| {arm['name']} | `{' '.join(arm['overrides'])}` | {params} | {rate(claim, arm)} |"
+            f" {arm['n']} | {arm_value(arm, claim.measure)} | {per_seed(arm)} |{also}"
         )
     if "difference" in comparison:
         low, high = comparison["difference_ci"]
@@ -111,14 +126,23 @@ def section(claim, record: dict, figure_path: str) -> str:
         lines += [
             "",
             f"{compared}: {number(comparison['difference'])} [{number(low)}, {number(high)}], "
-            f"{test_name} p = {number(comparison['p_value'], 3)}.",
+            f"{test_name} p = {number(comparison['p_value'], 3)}{holm_text(adjusted_p)}.",
+        ]
+    elif "p_value" in comparison:  # ranks: some runs never reached the threshold
+        reached = comparison.get("reached", ["?", "?"])
+        lines += [
+            "",
+            f"Runs that reached the threshold: {reached[0]} and {reached[1]};"
+            f" {comparison['test']}: p = {number(comparison['p_value'], 3)}"
+            f"{holm_text(adjusted_p)}.",
         ]
     if len(record["arms"]) > 2:
         shown = ", ".join(arm["name"] for arm in record["arms"][2:])
         lines += ["", f"The verdict compares the first two arms; {shown}: measured, shown."]
     lines += [
         "",
-        f"**Verdict: {comparison['verdict']}.** Measured {record['date']} at commit "
+        f"**Verdict: {adjusted_verdict(comparison['verdict'], adjusted_p)}.** Measured"
+        f" {record['date']} at commit "
         f"{record['commit']} on {record['machine']}; the whole claim took "
         f"{record['wall_s'] / 60:.1f} min.",
         "",
@@ -128,24 +152,69 @@ def section(claim, record: dict, figure_path: str) -> str:
     return "\n".join(lines)
 
 
-def summary_table(records: dict[str, dict]) -> str:
-    """One line per recorded claim (its verdict, where and how long), and the total time."""
-    lines = ["| claim | verdict | measured | time |", "|---|---|---|---|"]
+def rate(claim, arm: dict) -> str:
+    """The arm's learning rate, the grid it was chosen from, and a tie when there was one."""
+    text = number(arm["lr"]) if arm["lr"] is not None else "config"
+    if arm.get("tuning"):
+        text += " (of " + ", ".join(number(float(k)) for k in arm["tuning"]) + ")"
+        text += f" by {claim.tune_on['metric']}" if claim.tune_on else ""
+    tied = arm.get("tied_rates") or []
+    if len(tied) > 1:
+        text += f"; a tie of {', '.join(number(float(r)) for r in tied)}: the smallest taken"
+    return text
+
+
+def arm_value(arm: dict, measure: dict) -> str:
+    """Mean [95% CI]; with censored runs, how many reached the threshold instead."""
+    if arm.get("reached") is not None:
+        return f"reached by {arm['reached']} of {arm['n']} (no mean: > {arm['censored_at']})"
+    low, high = clipped(arm["ci"], measure)
+    return f"{number(arm['mean'])} [{number(low)}, {number(high)}]"
+
+
+def holm_text(adjusted_p: float | None) -> str:
+    return "" if adjusted_p is None else f", Holm-adjusted p = {number(adjusted_p, 3)}"
+
+
+def summary_table(records: dict[str, dict], adjusted: dict[str, float]) -> str:
+    """One line per recorded claim (its verdict after Holm, where and how long), and the
+    total time, said to be one run after another only when the records show it."""
+    lines = ["| claim | verdict | p (Holm) | measured | time |", "|---|---|---|---|---|"]
     for name, record in records.items():
         title = load_claim(name).title
+        p = record["comparison"].get("p_value")
+        shown = f"{number(p, 3)} ({number(adjusted[name], 3)})" if name in adjusted else "n/a"
         lines.append(
             f"| [{title}](#{anchor(title)}) | "
-            f"{record['comparison']['verdict']} | {record['date']}, {record['commit']} | "
-            f"{record['wall_s'] / 60:.1f} min |"
+            f"{adjusted_verdict(record['comparison']['verdict'], adjusted.get(name))} | {shown} |"
+            f" {record['date']}, {record['commit']} | {record['wall_s'] / 60:.1f} min |"
         )
     total = sum(record["wall_s"] for record in records.values()) / 60
     machines = sorted({record["machine"] for record in records.values()})
     lines += [
         "",
-        f"All {len(records)} claims, run one after another: {total:.0f} min on "
-        f"{'; '.join(machines)}.",
+        f"{len(records)} claims, {total:.0f} min in all, on {'; '.join(machines)}: "
+        f"{sequence(list(records.values()))}.",
     ]
     return "\n".join(lines)
+
+
+def sequence(records: list[dict]) -> str:
+    """Whether the records show the claims ran one after another (no two overlapping)."""
+    if not all("started" in r and "ended" in r for r in records):
+        return "the records do not say whether they ran one after another"
+    spans = sorted((r["started"], r["ended"]) for r in records)
+    pairs = zip(spans, spans[1:], strict=False)
+    overlapping = any(later[0] < earlier[1] for earlier, later in pairs)
+    return "some ran at the same time" if overlapping else "run one after another"
+
+
+def adjusted_p_values(records: dict[str, dict]) -> dict[str, float]:
+    """Holm over every recorded claim whose verdict rests on a p-value."""
+    raw = {
+        n: r["comparison"]["p_value"] for n, r in records.items() if "p_value" in r["comparison"]
+    }
+    return holm_adjusted(raw)
 
 
 def anchor(title: str) -> str:
@@ -163,9 +232,11 @@ def report(records_dir: Path = DOCS / "claims", notes: Path = DOCS / "notes.md")
         "",
         "Written by `python -m dlnotes.claims report` from `docs/claims/<name>.json`; each "
         "claim's file is `conf/claims/<name>.yaml`. An arm's interval is Student's t over "
-        "its seeds; the verdict is Welch's t-test of the first arm against the second at "
-        "p < 0.05 (for a claim about two metrics of the same runs, a one-sample t-test of "
-        "their per-seed difference against 0).",
+        "its seeds (an accuracy's kept within [0, 1]); the verdict is Welch's t-test of the "
+        "first arm against the second at p < 0.05 (for a claim about two metrics of the same "
+        "runs, a one-sample t-test of their per-seed difference against 0; for epochs to a "
+        "threshold that some runs never reached, Mann–Whitney U on ranks, those runs ranked "
+        "last), after Holm's correction over all the claims below.",
         "",
     ]
     records = {
@@ -173,7 +244,8 @@ def report(records_dir: Path = DOCS / "claims", notes: Path = DOCS / "notes.md")
         for name in claim_names()
         if (records_dir / f"{name}.json").is_file()
     }
-    parts += [summary_table(records), ""]
+    adjusted = adjusted_p_values(records)
+    parts += [summary_table(records, adjusted), ""]
     for name in claim_names():
         claim = load_claim(name)
         if name not in records:
@@ -186,7 +258,7 @@ def report(records_dir: Path = DOCS / "claims", notes: Path = DOCS / "notes.md")
             continue
         record = records[name]
         figure(claim, record, notes.parent / "figures" / f"claim_{name}.png")
-        parts.append(section(claim, record, f"figures/claim_{name}.png"))
+        parts.append(section(claim, record, f"figures/claim_{name}.png", adjusted.get(name)))
     parts.append(END)
     generated = "\n".join(parts) + "\n"
     text = notes.read_text() if notes.is_file() else ""

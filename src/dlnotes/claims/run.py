@@ -16,7 +16,7 @@ import torch
 from hydra.utils import instantiate
 
 from dlnotes.checkpoints.load import model_from_checkpoint
-from dlnotes.claims.measure import job_measure, verdict
+from dlnotes.claims.measure import CENSORED, job_measure, max_epochs, never_reached, verdict
 from dlnotes.claims.spec import Claim
 from dlnotes.config.paths import repo_root
 from dlnotes.sweeps.seed_stats import arm_stats
@@ -72,7 +72,7 @@ def slug(text: str) -> str:
 
 def best_rate(claim: Claim, arm, overrides: list[str], out: Path) -> tuple[float, dict]:
     """The grid's learning rate with the best `tune_on` (else the claim's measure) on the
-    tuning seed (ties: the smaller)."""
+    tuning seed (ties: the smaller; `tied_rates` says which tied)."""
     grid = ",".join(str(lr) for lr in claim.lr_grid)
     results = sweep(
         [*overrides, *arm.overrides, f"{LR_KEY}={grid}", f"seed={claim.tune_seed}"],
@@ -88,6 +88,17 @@ def best_rate(claim: Claim, arm, overrides: list[str], out: Path) -> tuple[float
         scores, key=lambda lr: (math.inf if math.isnan(scores[lr]) else sign * scores[lr], lr)
     )
     return ranked[0], scores
+
+
+def tied_rates(tuning: dict, chosen: float | None) -> list[float]:
+    """The rates that share the chosen one's score: more than one is a tie, and is reported."""
+    if chosen is None:
+        return []
+    return sorted(lr for lr in tuning if _same(tuning[lr], tuning[chosen]))
+
+
+def _same(a: float, b: float) -> bool:
+    return (math.isnan(a) and math.isnan(b)) or a == b
 
 
 def run_claim(claim: Claim, scale: str, out: Path) -> dict:
@@ -112,10 +123,12 @@ def run_claim(claim: Claim, scale: str, out: Path) -> dict:
                 "overrides": arm.overrides,
                 "lr": rate,
                 "tuning": tuning,
+                "tied_rates": tied_rates(tuning, rate),
                 "parameters": params,
                 "values": values,
                 "also": also,
                 "failed": sum(r["status"] != "completed" for r in results),
+                **censoring(claim, results),
             }
         )
     record = {
@@ -127,16 +140,53 @@ def run_claim(claim: Claim, scale: str, out: Path) -> dict:
         ],
         "prepare": [{"name": s["name"], "overrides": s["overrides"]} for s in claim.prepare],
         "arms": arms,
-        "comparison": verdict(
-            arms[0]["values"], arms[1]["values"] if len(arms) > 1 else None, claim.better
-        ),
+        "comparison": compare(claim, arms),
         **measured_on,
         "wall_s": round(time.monotonic() - start, 1),
     }
     for arm in arms:
-        summary = arm_stats([v for v in arm["values"] if not math.isnan(v)] or [math.nan])
-        arm["n"], arm["mean"], arm["ci"] = summary.n, summary.mean, [summary.low, summary.high]
+        summarise(arm)
     return record
+
+
+def censoring(claim: Claim, results: list[dict]) -> dict:
+    """For epochs to a threshold: the epochs a run had (a censored run reached it in none)."""
+    if claim.measure["kind"] != "epochs_to" or not results:
+        return {}
+    return {"censored_at": max_epochs(results[0]["output_dir"])}
+
+
+def compare(claim: Claim, arms: list[dict]) -> dict:
+    """The verdict of the first arm against the second; in its strong form when the second
+    never reached the threshold, at any rate of its grid, and the first always did."""
+    other = arms[1]["values"] if len(arms) > 1 else None
+    comparison = verdict(arms[0]["values"], other, claim.better)
+    if other is None or claim.measure["kind"] != "epochs_to":
+        return comparison
+    grid = list(arms[1]["tuning"].values()) or other
+    if never_reached(other) and never_reached(grid) and CENSORED not in arms[0]["values"]:
+        epochs, threshold = arms[1]["censored_at"], claim.measure["threshold"]
+        rates = "at any rate of its grid" if arms[1]["tuning"] else "at its rate"
+        comparison["verdict"] = (
+            f"holds, strong form: {arms[1]['name']} never reached {claim.measure['metric']}"
+            f" ≥ {threshold} within {epochs} epochs {rates}, {arms[0]['name']} in every run"
+        )
+    return comparison
+
+
+def summarise(arm: dict) -> None:
+    """n, mean and interval of the arm's values; with censored runs the mean is not defined:
+    the runs that reached the threshold are counted, and the censored values written null."""
+    values = [v for v in arm["values"] if not math.isnan(v)]
+    censored = [v for v in values if v == CENSORED]
+    if censored:
+        arm["n"], arm["mean"], arm["ci"] = len(values), None, [None, None]
+        arm["reached"] = len(values) - len(censored)
+    else:
+        summary = arm_stats(values or [math.nan])
+        arm["n"], arm["mean"], arm["ci"] = summary.n, summary.mean, [summary.low, summary.high]
+    arm["values"] = [None if v == CENSORED else v for v in arm["values"]]
+    arm["tuning"] = {lr: (None if v == CENSORED else v) for lr, v in arm["tuning"].items()}
 
 
 def add_after_training_metrics(claim: Claim, results: list[dict]) -> None:
