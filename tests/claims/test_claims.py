@@ -48,9 +48,12 @@ def test_every_arm_composes_at_full_scale(name, tmp_path):  # the smoke scale ru
 
 def check_smoke_record(record: dict) -> None:
     assert record["scale"] == "smoke" and record["commit"] and record["machine"]
+    assert record["cpu"] and record["cores"] >= 1 and record["started"] <= record["ended"]
+    assert record["load_average_start"] >= 0 and record["load_average_end"] >= 0
     for arm in record["arms"]:
         assert arm["n"] == 2 and arm["failed"] == 0 and arm["parameters"] > 0
-        assert all(not math.isnan(value) for value in arm["values"])
+        assert all(value is None or not math.isnan(value) for value in arm["values"])
+        assert None not in arm["values"] or arm["censored_at"] > 0  # "> N", never N + 1
     assert record["comparison"]["verdict"].startswith(("holds", "does not hold", "not resolved"))
 
 

@@ -1,14 +1,23 @@
-"""python -m dlnotes.claims run NAME [scale=full|smoke] [out=DIR] | report | list"""
+"""python -m dlnotes.claims run NAME [scale=full|smoke] [out=DIR] | report | list
+
+A run holds logs/claims/claims.lock (one at a time); at full scale its jobs start from a clean
+worktree of HEAD (logs/claims/worktree), the commit its record names."""
 
 import datetime
 import logging
 import sys
 from pathlib import Path
 
+from dlnotes.claims import run as claim_runs
+from dlnotes.claims.lock import claims_lock
 from dlnotes.claims.report import DOCS, report
 from dlnotes.claims.run import ROOT, run_claim, write_record
 from dlnotes.claims.spec import claim_names, load_claim
+from dlnotes.claims.worktree import clean_worktree
 from dlnotes.errors import ConfigError
+
+LOCK = ROOT / "logs" / "claims" / "claims.lock"
+WORKTREE = ROOT / "logs" / "claims" / "worktree"
 
 USAGE = __doc__.strip()
 
@@ -38,7 +47,8 @@ def main(argv: list[str]) -> None:
             raise ConfigError(f"scale={scale}: choose full or one of {', '.join(claim.scales)}")
         stamp = datetime.datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
         out = Path(settings.get("out", ROOT / "logs" / "claims" / claim.name / f"{scale}-{stamp}"))
-        record = run_claim(claim, scale, out)
+        with claims_lock(LOCK, claim.name):
+            record = run_at_scale(claim, scale, out)
         write_record(record, out / f"{claim.name}.json")
         if scale == "full":  # what the report reads
             write_record(record, DOCS / "claims" / f"{claim.name}.json")
@@ -46,6 +56,19 @@ def main(argv: list[str]) -> None:
             f"{claim.name}: {record['comparison']['verdict']} ({record['wall_s']:.0f} s); "
             f"record: {out / f'{claim.name}.json'}"
         )
+
+
+def run_at_scale(claim, scale: str, out: Path) -> dict:
+    """At full scale (what the report reads) from a clean worktree of HEAD; a smoke run uses
+    the working tree as it is."""
+    if scale != "full":
+        return run_claim(claim, scale, out)
+    with clean_worktree(ROOT, WORKTREE) as (folder, _):
+        claim_runs.jobs_root = folder
+        try:
+            return run_claim(claim, scale, out)
+        finally:
+            claim_runs.jobs_root = ROOT
 
 
 if __name__ == "__main__":

@@ -25,19 +25,28 @@ from dlnotes.sweeps.summary import collect_results
 log = logging.getLogger(__name__)
 ROOT = repo_root()
 LR_KEY = "model.optimizer.lr"
+# where the jobs' train.py and code are: a clean worktree of the recorded commit at full scale
+jobs_root = ROOT
+
+
+def job_environment() -> dict[str, str]:
+    """The jobs import the package from `jobs_root`, not from this process's checkout."""
+    return os.environ | {"PYTHONPATH": str(jobs_root / "src")}
 
 
 def sweep(overrides: list[str], sweep_dir: Path) -> list[dict]:
     """`python train.py -m OVERRIDES` into `sweep_dir`; its jobs' results (failed ones too)."""
     command = [
         sys.executable,
-        str(ROOT / "train.py"),
+        str(jobs_root / "train.py"),
         "-m",
         *overrides,
         f"hydra.sweep.dir={sweep_dir}",
     ]
     log.info("running: " + " ".join(command[1:]))
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(
+        command, cwd=jobs_root, capture_output=True, text=True, env=job_environment()
+    )
     results = collect_results(sweep_dir) if sweep_dir.is_dir() else []
     if not results:
         raise RuntimeError(f"the sweep ran no job: {done.stderr.strip()[-2000:]}")
@@ -46,9 +55,11 @@ def sweep(overrides: list[str], sweep_dir: Path) -> list[dict]:
 
 def single_run(overrides: list[str], run_dir: Path) -> bool:
     """`python train.py OVERRIDES` into `run_dir`; whether it succeeded."""
-    command = [sys.executable, str(ROOT / "train.py"), *overrides, f"hydra.run.dir={run_dir}"]
+    command = [sys.executable, str(jobs_root / "train.py"), *overrides, f"hydra.run.dir={run_dir}"]
     log.info("preparing: " + " ".join(command[1:]))
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(
+        command, cwd=jobs_root, capture_output=True, text=True, env=job_environment()
+    )
     if done.returncode != 0:
         log.error(done.stderr[-2000:])
     return done.returncode == 0
@@ -102,7 +113,8 @@ def _same(a: float, b: float) -> bool:
 
 
 def run_claim(claim: Claim, scale: str, out: Path) -> dict:
-    start, measured_on = time.monotonic(), provenance()  # the code the jobs start from
+    start, started = time.monotonic(), now()
+    measured_on = provenance()  # the code the jobs start from
     claim = claim.at_scale(scale)
     overrides = [*claim.common, *prepared(claim, out)]
     arms = []
@@ -143,6 +155,9 @@ def run_claim(claim: Claim, scale: str, out: Path) -> dict:
         "comparison": compare(claim, arms),
         **measured_on,
         "wall_s": round(time.monotonic() - start, 1),
+        "started": started,
+        "ended": now(),
+        "load_average_end": os.getloadavg()[0],  # beside load_average_start: was it alone?
     }
     for arm in arms:
         summarise(arm)
@@ -208,9 +223,26 @@ def parameter_count(results: list[dict]) -> int | None:
     return None
 
 
+def now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def cpu_model() -> str:
+    """The CPU's name, as Linux reports it (else the platform's)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
 def provenance() -> dict:
+    """The commit the jobs run (with +changes when they run an edited tree), the machine, and
+    the load average when the claim starts (near 0 on a machine left to it)."""
+
     def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        done = subprocess.run(["git", *args], cwd=jobs_root, capture_output=True, text=True)
         return done.stdout.strip()
 
     dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
@@ -219,6 +251,9 @@ def provenance() -> dict:
         "commit": git("rev-parse", "--short", "HEAD") + ("+changes" if dirty else ""),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}, "
         f"torch {torch.__version__.split('+')[0]}",
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "load_average_start": os.getloadavg()[0],
     }
 
 

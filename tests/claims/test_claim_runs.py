@@ -1,0 +1,70 @@
+"""Claims runs that can be trusted: one at a time, and jobs from a clean checkout of the
+commit the record names."""
+
+import subprocess
+
+import pytest
+
+from dlnotes.claims import __main__ as command
+from dlnotes.claims import run as claim_runs
+from dlnotes.claims.lock import claims_lock
+from dlnotes.claims.worktree import clean_worktree
+from dlnotes.errors import ConfigError
+
+
+def test_a_second_claims_run_refuses_in_one_line_naming_the_first(tmp_path):
+    lock = tmp_path / "claims.lock"
+    with claims_lock(lock, "bn"):
+        # another process (a lock held by this one would be granted to it again)
+        probe = (
+            "import sys; from pathlib import Path; from dlnotes.claims.lock import claims_lock\n"
+            "try:\n"
+            f"    with claims_lock(Path({str(lock)!r}), 'nin_head'): pass\n"
+            "except Exception as error:\n"
+            "    print(error); sys.exit(1)\n"
+        )
+        done = subprocess.run(["python", "-c", probe], capture_output=True, text=True)
+        assert done.returncode == 1, done.stderr
+        message = done.stdout.strip()
+        assert "\n" not in message and "another claims run is going on (claim bn" in message
+    with claims_lock(lock, "nin_head"):  # released: the next one runs
+        assert "claim nin_head" in lock.read_text()
+
+
+def test_the_lock_refuses_within_one_process_too(tmp_path):
+    refused = pytest.raises(ConfigError, match="claim a")
+    with claims_lock(tmp_path / "l", "a"), refused, claims_lock(tmp_path / "l", "b"):
+        pass
+
+
+def git(root, *args):
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+def test_jobs_start_from_a_clean_worktree_of_head(tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    (repo / "code.py").write_text("committed\n")
+    git(repo, "add", ".")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first")
+    (repo / "code.py").write_text("edited while the claim runs\n")
+    with clean_worktree(repo, tmp_path / "worktree") as (folder, commit):
+        assert (folder / "code.py").read_text() == "committed\n"
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=repo, text=True, capture_output=True
+        ).stdout.strip()
+        assert commit == head
+    assert not (tmp_path / "worktree").exists()  # removed afterwards
+    assert (repo / "code.py").read_text() == "edited while the claim runs\n"  # untouched
+
+
+def test_a_full_scale_run_points_its_jobs_at_the_worktree(monkeypatch, tmp_path):
+    seen = []
+    monkeypatch.setattr(command, "WORKTREE", tmp_path / "worktree")
+    monkeypatch.setattr(command, "run_claim", lambda *a: seen.append(claim_runs.jobs_root) or {})
+    command.run_at_scale(None, "full", tmp_path / "out")
+    assert seen == [tmp_path / "worktree"] and (seen[0] != claim_runs.ROOT)
+    assert claim_runs.jobs_root == claim_runs.ROOT  # back for the next run
+    command.run_at_scale(None, "smoke", tmp_path / "out")
+    assert seen[-1] == claim_runs.ROOT  # a smoke run uses the working tree as it is

@@ -1,0 +1,54 @@
+"""The report's statistics: Holm's correction on a hand-worked example, arms without spread,
+and the total time said to be sequential only when the records show it."""
+
+import pytest
+
+from dlnotes.claims.holm import adjusted_verdict, holm_adjusted
+from dlnotes.claims.measure import verdict
+from dlnotes.claims.report import clipped, sequence
+
+
+def test_holm_on_a_hand_worked_example():
+    # sorted: 0.01 (×4 = 0.04), 0.02 (×3 = 0.06), 0.03 (×2 = 0.06), 0.04 (×1 = 0.04 → 0.06,
+    # the running maximum keeps the order)
+    raw = {"a": 0.03, "b": 0.01, "c": 0.04, "d": 0.02}
+    adjusted = holm_adjusted(raw)
+    assert adjusted == pytest.approx({"b": 0.04, "d": 0.06, "a": 0.06, "c": 0.06})
+    assert holm_adjusted({"only": 0.3}) == {"only": 0.3}
+    assert holm_adjusted({"x": 0.5, "y": 0.6}) == {"x": 1.0, "y": 1.0}  # capped at 1
+
+
+def test_a_verdict_that_loses_its_test_after_holm_says_so():
+    assert adjusted_verdict("holds", 0.04) == "holds"
+    assert adjusted_verdict("holds", 0.06) == "not resolved after Holm's correction (raw: holds)"
+    assert adjusted_verdict("does not hold", 0.2).startswith("not resolved after Holm")
+    strong = "holds, strong form: no BN never reached val/acc ≥ 0.98 within 6 epochs"
+    assert adjusted_verdict(strong, 0.5) == strong  # rests on no test
+    assert adjusted_verdict("not resolved (within noise)", 0.9) == "not resolved (within noise)"
+
+
+def test_arms_without_spread_get_p_from_their_difference():
+    same = verdict([0.5, 0.5, 0.5], [0.5, 0.5, 0.5], "higher")
+    assert same["p_value"] == 1.0 and same["verdict"].startswith("not resolved")
+    apart = verdict([0.9, 0.9, 0.9], [0.5, 0.5, 0.5], "higher")
+    assert apart["p_value"] == 0.0 and apart["verdict"] == "holds"
+    assert apart["difference_ci"] == pytest.approx([0.4, 0.4])
+
+
+def test_an_accuracy_interval_stays_within_zero_and_one():
+    accuracy = {"kind": "final", "metric": "test/acc"}
+    assert clipped([0.97, 1.00012], accuracy) == [0.97, 1.0]
+    assert clipped([-0.2, 0.3], {"kind": "final", "metric": "val/miou"}) == [0.0, 0.3]
+    assert clipped([-0.2, 0.3], {"kind": "gap", "metric": "train/acc", "minus": "val/acc"}) == [
+        -0.2,
+        0.3,
+    ]  # a difference of accuracies may be negative
+
+
+def test_the_total_is_called_sequential_only_when_the_records_show_it():
+    one = {"started": "2026-12-06T10:00:00+00:00", "ended": "2026-12-06T10:30:00+00:00"}
+    two = {"started": "2026-12-06T10:31:00+00:00", "ended": "2026-12-06T11:00:00+00:00"}
+    overlapping = {"started": "2026-12-06T10:20:00+00:00", "ended": "2026-12-06T10:40:00+00:00"}
+    assert sequence([two, one]) == "run one after another"
+    assert sequence([one, overlapping]) == "some ran at the same time"
+    assert sequence([one, {"wall_s": 60}]).startswith("the records do not say")
