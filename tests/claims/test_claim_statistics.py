@@ -3,9 +3,11 @@ and the total time said to be sequential only when the records show it."""
 
 import pytest
 
+from dlnotes.claims import report as report_module
 from dlnotes.claims.holm import adjusted_verdict, holm_adjusted
 from dlnotes.claims.measure import verdict
 from dlnotes.claims.report import clipped, sequence
+from dlnotes.claims.spec import load_claim
 
 
 def test_holm_on_a_hand_worked_example():
@@ -52,3 +54,29 @@ def test_the_total_is_called_sequential_only_when_the_records_show_it():
     assert sequence([two, one]) == "run one after another"
     assert sequence([one, overlapping]) == "some ran at the same time"
     assert sequence([one, {"wall_s": 60}]).startswith("the records do not say")
+
+
+def test_a_definition_check_says_what_was_measured_and_is_left_out_of_holm(monkeypatch):
+    definition = load_claim("miou_definitions")
+    assert definition.kind == "definition" and load_claim("bn").kind == "claim"
+    comparison = {"verdict": "holds", "difference": -0.008, "p_value": 0.0048}
+    text = report_module.shown_verdict(definition, comparison, None)
+    assert text.startswith("definition check: the two numbers differ") and "holds" not in text
+    records = {
+        "miou_definitions": {"comparison": comparison},
+        "bn": {"comparison": {"verdict": "holds", "p_value": 0.02}},
+        "nin_head": {"comparison": {"verdict": "not resolved (within noise)", "p_value": 0.5}},
+    }
+    assert report_module.adjusted_p_values(records) == pytest.approx({"bn": 0.04, "nin_head": 0.5})
+
+
+def test_ratios_are_shown_seed_by_seed():
+    claim = load_claim("rcnn_vs_fast_rcnn")
+    metric = "speed/images_per_s@14"
+    arms = [
+        {"name": "Fast", "values": [30.0, 20.0], "also": {metric: [12.0, 3.0]}},
+        {"name": "R-CNN", "values": [2.0, 2.0], "also": {metric: [10.0, None]}},
+    ]
+    lines = report_module.ratio_lines(claim, arms)
+    assert "- speed/images_per_s@14: 1.2, n/a" in lines
+    assert "- speed/images_per_s@2000: 15, 10" in lines  # the measure itself

@@ -136,12 +136,13 @@ def section(claim, record: dict, figure_path: str, adjusted_p: float | None = No
             f" {comparison['test']}: p = {number(comparison['p_value'], 3)}"
             f"{holm_text(adjusted_p)}.",
         ]
+    lines += ratio_lines(claim, record["arms"])
     if len(record["arms"]) > 2:
         shown = ", ".join(arm["name"] for arm in record["arms"][2:])
         lines += ["", f"The verdict compares the first two arms; {shown}: measured, shown."]
     lines += [
         "",
-        f"**Verdict: {adjusted_verdict(comparison['verdict'], adjusted_p)}.** Measured"
+        f"**Verdict: {shown_verdict(claim, comparison, adjusted_p)}.** Measured"
         f" {record['date']} at commit "
         f"{record['commit']} on {record['machine']}; the whole claim took "
         f"{record['wall_s'] / 60:.1f} min.",
@@ -172,6 +173,43 @@ def arm_value(arm: dict, measure: dict) -> str:
     return f"{number(arm['mean'])} [{number(low)}, {number(high)}]"
 
 
+def shown_verdict(claim, comparison: dict, adjusted_p: float | None) -> str:
+    """The verdict as the report says it: after Holm for a claim; for a definition, what was
+    measured (whether the two numbers differ), not whether a claim holds."""
+    if claim.kind != "definition":
+        return adjusted_verdict(comparison["verdict"], adjusted_p)
+    if "difference" not in comparison:
+        return f"definition check: {comparison['verdict']}"
+    differ = "differ" if comparison["verdict"].startswith("holds") else "do not differ"
+    return (
+        f"definition check: the two numbers {differ} beyond the seed-to-seed noise"
+        f" (by {number(comparison['difference'], 3)}, p = {number(comparison['p_value'], 3)})"
+    )
+
+
+def seed_values(arm: dict, metric: str, claim) -> list:
+    return arm["values"] if metric == claim.measure.get("metric") else arm["also"].get(metric, [])
+
+
+def ratio_lines(claim, arms: list[dict]) -> list[str]:
+    """The first arm over the second, seed by seed, for each of the claim's `ratios`."""
+    if len(arms) < 2 or not claim.ratios:
+        return []
+    lines = ["", f"{arms[0]['name']} / {arms[1]['name']}, seed by seed:"]
+    for metric in claim.ratios:
+        first, second = seed_values(arms[0], metric, claim), seed_values(arms[1], metric, claim)
+        ratios = [_ratio(a, b) for a, b in zip(first, second, strict=False)]
+        shown = ", ".join(number(r, 3) for r in ratios)
+        lines.append(f"- {metric}: {shown}")
+    return lines
+
+
+def _ratio(a, b) -> float | None:
+    if a is None or b is None or not b or math.isnan(a) or math.isnan(b):
+        return None
+    return a / b
+
+
 def holm_text(adjusted_p: float | None) -> str:
     return "" if adjusted_p is None else f", Holm-adjusted p = {number(adjusted_p, 3)}"
 
@@ -184,9 +222,10 @@ def summary_table(records: dict[str, dict], adjusted: dict[str, float]) -> str:
         title = load_claim(name).title
         p = record["comparison"].get("p_value")
         shown = f"{number(p, 3)} ({number(adjusted[name], 3)})" if name in adjusted else "n/a"
+        claim = load_claim(name)
         lines.append(
             f"| [{title}](#{anchor(title)}) | "
-            f"{adjusted_verdict(record['comparison']['verdict'], adjusted.get(name))} | {shown} |"
+            f"{shown_verdict(claim, record['comparison'], adjusted.get(name))} | {shown} |"
             f" {record['date']}, {record['commit']} | {record['wall_s'] / 60:.1f} min |"
         )
     total = sum(record["wall_s"] for record in records.values()) / 60
@@ -210,9 +249,12 @@ def sequence(records: list[dict]) -> str:
 
 
 def adjusted_p_values(records: dict[str, dict]) -> dict[str, float]:
-    """Holm over every recorded claim whose verdict rests on a p-value."""
+    """Holm over every recorded claim whose verdict rests on a p-value (a definition check
+    settles no claim: it is not counted among them)."""
     raw = {
-        n: r["comparison"]["p_value"] for n, r in records.items() if "p_value" in r["comparison"]
+        name: record["comparison"]["p_value"]
+        for name, record in records.items()
+        if "p_value" in record["comparison"] and load_claim(name).kind != "definition"
     }
     return holm_adjusted(raw)
 

@@ -44,6 +44,11 @@ class Claim:
     # a partial (Hydra _target_, _partial_: true) called with each trained job's run directory,
     # returning more metrics for it, e.g. test-time speed at several proposal counts
     after_training: dict | None = None
+    # claim: a sentence the arms can settle; definition: a check that what a number means is
+    # said (its verdict names the measured difference, and it is left out of Holm's correction)
+    kind: str = "claim"
+    # metrics shown as the first arm over the second, seed by seed (e.g. speed at each count)
+    ratios: list[str] = field(default_factory=list)
 
     def at_scale(self, scale: str) -> "Claim":
         """The claim as run at `scale`: "full" as written, else with the scale's overrides
