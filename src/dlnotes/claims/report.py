@@ -144,8 +144,8 @@ def section(claim, record: dict, figure_path: str, adjusted_p: float | None = No
         "",
         f"**Verdict: {shown_verdict(claim, comparison, adjusted_p)}.** Measured"
         f" {record['date']} at commit "
-        f"{record['commit']} on {record['machine']}; the whole claim took "
-        f"{record['wall_s'] / 60:.1f} min.",
+        f"{record['commit']} on {record['machine']}{machine_state(record)}; the whole claim"
+        f" took {record['wall_s'] / 60:.1f} min.",
         "",
         f"![{claim.title}]({figure_path})",
         "",
@@ -208,6 +208,16 @@ def _ratio(a, b) -> float | None:
     if a is None or b is None or not b or math.isnan(a) or math.isnan(b):
         return None
     return a / b
+
+
+def machine_state(record: dict) -> str:
+    """The CPU and the load average at the start and end, where the record has them."""
+    if "load_average_start" not in record:
+        return ""
+    return (
+        f" ({record['cpu']}; load average {record['load_average_start']:.2f} at the start,"
+        f" {record['load_average_end']:.2f} at the end)"
+    )
 
 
 def holm_text(adjusted_p: float | None) -> str:
