@@ -1,5 +1,0 @@
-"""dlnotes: a deep-learning study notebook as runnable, tested models and experiments."""
-
-from dlnotes.config.resolvers import register_resolvers
-
-register_resolvers()
