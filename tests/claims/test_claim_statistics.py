@@ -80,3 +80,17 @@ def test_ratios_are_shown_seed_by_seed():
     lines = report_module.ratio_lines(claim, arms)
     assert "- speed/images_per_s@14: 1.2, n/a" in lines
     assert "- speed/images_per_s@2000: 15, 10" in lines  # the measure itself
+
+
+def test_a_record_keeps_the_measure_it_was_taken_with():
+    claim = load_claim("nin_head")
+    old = {"measure": {"kind": "gap", "metric": "train/acc", "minus": "val/acc"}}
+    old["arms"] = [{"also": {"train/acc": [0.9], "val/acc": [0.95]}}]
+    as_measured = report_module.as_measured(claim, old)
+    assert as_measured.measure["metric"] == "train/acc" and as_measured.also == [
+        "train/acc",
+        "val/acc",
+    ]
+    assert (
+        report_module.as_measured(claim, {"arms": []}).measure == claim.measure
+    )  # no record of it

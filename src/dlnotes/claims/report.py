@@ -3,6 +3,7 @@ nothing in that part of the notes is typed by hand."""
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib
@@ -220,6 +221,13 @@ def machine_state(record: dict) -> str:
     )
 
 
+def as_measured(claim, record: dict):
+    """The claim as its record measured it (its measure and shown metrics), so that a claim
+    file changed since never labels old values with a new measure."""
+    also = list(record["arms"][0].get("also", {})) if record.get("arms") else []
+    return replace(claim, measure=record.get("measure", claim.measure), also=also or claim.also)
+
+
 def holm_text(adjusted_p: float | None) -> str:
     return "" if adjusted_p is None else f", Holm-adjusted p = {number(adjusted_p, 3)}"
 
@@ -309,6 +317,7 @@ def report(records_dir: Path = DOCS / "claims", notes: Path = DOCS / "notes.md")
             ]
             continue
         record = records[name]
+        claim = as_measured(claim, record)
         figure(claim, record, notes.parent / "figures" / f"claim_{name}.png")
         parts.append(section(claim, record, f"figures/claim_{name}.png", adjusted.get(name)))
     parts.append(END)

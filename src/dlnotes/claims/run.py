@@ -151,6 +151,7 @@ def run_claim(claim: Claim, scale: str, out: Path) -> dict:
             *(f"{s['pass_as']}=<{s['name']} run>/{s['file']}" for s in claim.prepare),
         ],
         "prepare": [{"name": s["name"], "overrides": s["overrides"]} for s in claim.prepare],
+        "measure": claim.measure,  # as measured: the report reads it, whatever the file says later
         "arms": arms,
         "comparison": compare(claim, arms),
         **measured_on,
