@@ -14,8 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import optuna
 from harness import ROOT, machine, split_args, with_defaults
+
+from dlnotes.sweeps.study import load_study
 
 DEFAULTS = {"n_trials": "20"}
 OVERRIDES = ["trainer.max_epochs=6", "data.image_size=16"]
@@ -31,10 +32,7 @@ def run_sweep(pruner: str, n_trials: str, overrides: list[str], log_dir: Path) -
     start = time.time()
     subprocess.run(command, check=True, capture_output=True)
     seconds = time.time() - start
-    backend = optuna.storages.journal.JournalFileBackend(str(journal))
-    study = optuna.load_study(
-        study_name="nin_optuna", storage=optuna.storages.JournalStorage(backend)
-    )
+    study = load_study(str(journal), "nin_optuna")  # as the sweep opened it
     states = [t.state.name for t in study.trials]
     return {
         "pruner": pruner,

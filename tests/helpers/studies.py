@@ -4,6 +4,8 @@ from pathlib import Path
 
 import optuna
 
+from dlnotes.sweeps.study import load_study
+
 # NIN learns in these 3 short epochs at lr 0.02 and not at 1e-12 (~3 s a trial)
 LEARNS, STUCK = "0.02", "1e-12"
 TRIAL = [
@@ -32,5 +34,4 @@ LEARNS_THEN_STUCK = f"model.optimizer.lr=choice({LEARNS},{STUCK})"
 
 
 def journal_study(path: Path, name: str = "nin_optuna") -> optuna.Study:
-    storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
-    return optuna.load_study(study_name=name, storage=storage)
+    return load_study(str(path), name)  # as the sweep opens a journal storage

@@ -19,7 +19,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
-from dlnotes.callbacks.optuna_pruning import PRUNED_AT_EPOCH
+from dlnotes.callbacks.optuna_pruning import OUTPUT_DIR, PRUNED_AT_EPOCH
 from dlnotes.config.optuna_storage import absolute_storage
 from dlnotes.errors import ConfigError, one_line
 from dlnotes.run.result import RESULT_FILE, read_job_result
@@ -181,7 +181,7 @@ def tell(sweep: Sweep, trial: optuna.Trial, result: JobReturn) -> TrialState:
     """Tell the study how the trial's job ended: complete with its values, pruned, or failed."""
     output_dir = _output_dir(result)
     if output_dir:
-        trial.set_user_attr("output_dir", output_dir)
+        trial.set_user_attr(OUTPUT_DIR, output_dir)
     if result.status == JobStatus.FAILED:
         return _fail(sweep, trial, one_line(result._return_value))
     pruned_at = trial_by_number(sweep.study, trial.number).user_attrs.get(PRUNED_AT_EPOCH)

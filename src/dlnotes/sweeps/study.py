@@ -75,9 +75,14 @@ def interrupted_trials(trials: list) -> set[int]:
 
 def trials_done(study) -> int:
     """Finished trials, those a killed sweep left (and that run again) aside."""
-    trials = [t for t in study.get_trials(deepcopy=False) if t.state.name in FINISHED]
-    retried = interrupted_trials(study.get_trials(deepcopy=False))
-    return sum(t.number not in retried for t in trials)
+    trials = study.get_trials(deepcopy=False)
+    retried = interrupted_trials(trials)
+    return sum(t.state.name in FINISHED and t.number not in retried for t in trials)
+
+
+def has_complete_trial(trials: list) -> bool:
+    """Whether any trial completed: a study has a best trial (or a Pareto front) only then."""
+    return any(t.state.name == "COMPLETE" for t in trials)
 
 
 def trial_by_number(study, number: int):

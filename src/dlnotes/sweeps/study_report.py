@@ -8,6 +8,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from dlnotes.loggers.wandb_sweep import log_sweep_to_wandb
+from dlnotes.sweeps.study import has_complete_trial
 from dlnotes.sweeps.study_pictures import draw_study_pictures
 from dlnotes.sweeps.summary import write_summary
 
@@ -29,7 +30,7 @@ def report_study(sweep, config: DictConfig) -> None:
 def write_best(sweep) -> None:
     """optimization_results.yaml: the best trial's values (several objectives: the front)."""
     study = sweep.study
-    front = study.best_trials if _complete(study) else []
+    front = study.best_trials if has_complete_trial(study.get_trials(deepcopy=False)) else []
     record = {"name": "optuna", "study_name": study.study_name, "storage": sweep.storage}
     if len(sweep.objectives) == 1 and front:
         record |= {"best_trial": front[0].number, "best_params": front[0].params}
@@ -44,9 +45,3 @@ def write_best(sweep) -> None:
 
 def _values(objectives: list[str], trial) -> dict:
     return dict(zip(objectives, trial.values, strict=True))
-
-
-def _complete(study) -> bool:
-    from optuna.trial import TrialState
-
-    return bool(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))

@@ -12,7 +12,13 @@ from pathlib import Path
 from dlnotes.callbacks.optuna_pruning import OUTPUT_DIR, PRUNED_AT_EPOCH
 from dlnotes.run.result import RESULT_FILE, read_job_result
 from dlnotes.sweeps.override_text import override_value
-from dlnotes.sweeps.study import ERROR, interrupted_trials, load_study, read_study_file
+from dlnotes.sweeps.study import (
+    ERROR,
+    has_complete_trial,
+    interrupted_trials,
+    load_study,
+    read_study_file,
+)
 
 STATUS = {  # by Optuna's TrialState name (optuna is imported only where a study is read)
     "COMPLETE": "completed",
@@ -29,16 +35,13 @@ def study_results(sweep_dir: Path) -> tuple[list[dict], str, list[str]] | None:
     if record is None:
         return None
     study = load_study(record["storage"], record["study_name"])
-    trials = [t for t in study.get_trials(deepcopy=False) if t.state.name in STATUS]
-    retried = interrupted_trials(study.get_trials(deepcopy=False))
-    best = {t.number for t in study.best_trials} if _has_complete(trials) else set()
+    every = study.get_trials(deepcopy=False)
+    trials = [t for t in every if t.state.name in STATUS]
+    retried = interrupted_trials(every)
+    best = {t.number for t in study.best_trials} if has_complete_trial(trials) else set()
     several = len(study.directions) > 1
     results = [_result(t, t.number in retried, t.number in best, several) for t in trials]
     return results, headline(study, record, trials, best), record["objectives"]
-
-
-def _has_complete(trials: list) -> bool:
-    return any(t.state.name == "COMPLETE" for t in trials)
 
 
 def _result(trial, interrupted: bool, best: bool, several: bool) -> dict:

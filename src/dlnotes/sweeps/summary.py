@@ -114,7 +114,7 @@ def markdown(table: list[dict], common: list[str], sweep_dir: Path, headline: st
 
 def _run_name(output_dir: Path, sweep_dir: Path) -> str:
     """The run's folder: its name in this sweep, its path from an earlier sweep's trials."""
-    if not str(output_dir) or output_dir == Path():
+    if output_dir == Path():  # a trial that never reached its job
         return ""
     return output_dir.name if output_dir.parent == Path(sweep_dir) else str(output_dir)
 
