@@ -3,6 +3,7 @@ command users type, and the measure, the verdict and the report are checked on k
 
 import json
 import math
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -15,7 +16,7 @@ from dlnotes.claims import report as report_module
 from dlnotes.claims import run as run_module
 from dlnotes.claims.__main__ import main as claims_main
 from dlnotes.claims.measure import CENSORED, job_measure, verdict
-from dlnotes.claims.spec import claim_names, load_claim
+from dlnotes.claims.spec import DATA_VARIABLE, claim_names, load_claim
 from dlnotes.errors import ConfigError
 from dlnotes.sweeps.summary import collect_results
 from dlnotes.train import train
@@ -24,6 +25,12 @@ from helpers.paths import ROOT
 from helpers.processes import subprocess_env
 
 CLAIMS = claim_names()
+
+
+@pytest.fixture(autouse=True)
+def tiny_claims_data(monkeypatch, mnist_dir):
+    """Claims on MNIST read the tiny copy the tests write (`${data_dir}` in a claim file)."""
+    monkeypatch.setenv(DATA_VARIABLE, str(mnist_dir))
 
 
 def test_there_are_claims_and_each_quotes_the_notebook():
@@ -68,9 +75,8 @@ def test_the_claims_command_runs_a_claim_at_smoke_scale(tmp_path):
         "scale=smoke",
         f"out={tmp_path}",
     ]
-    done = subprocess.run(
-        command, capture_output=True, text=True, cwd=ROOT, env=subprocess_env(), timeout=600
-    )
+    env = subprocess_env() | {DATA_VARIABLE: os.environ[DATA_VARIABLE]}
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     check_smoke_record(json.loads((tmp_path / "bn.json").read_text()))
     assert (tmp_path / "BN" / "summary.md").is_file()  # a real sweep's summary
@@ -214,15 +220,22 @@ def test_each_arm_gets_its_own_best_rate(monkeypatch, tmp_path):
     claim = load_claim("bn")
     scores = {0.003: 6, 0.01: 3, 0.03: 3, 0.1: math.nan}
 
+    swept = []
+
     def fake_sweep(overrides, sweep_dir):
+        swept.append(overrides)
         return [{"overrides": [f"model.optimizer.lr={lr}"], "score": s} for lr, s in scores.items()]
 
     monkeypatch.setattr(run_module, "sweep", fake_sweep)
     monkeypatch.setattr(run_module, "job_measure", lambda result, measure: result["score"])
     rate, tuning = run_module.best_rate(claim, claim.arms[0], [], tmp_path)
     assert rate == 0.01 and tuning[0.003] == 6  # the tie 0.01 / 0.03 goes to the smaller
+    # scored by the epoch it reached the threshold, a tuning run stops there
+    threshold = claim.measure["threshold"]
+    assert f"+callbacks.stop_once_reached.stopping_threshold={threshold}" in swept[0]
     higher = replace(claim, tune_on={"kind": "final", "metric": "val/acc", "better": "higher"})
     assert run_module.best_rate(higher, claim.arms[0], [], tmp_path)[0] == 0.003
+    assert not any("stop_once_reached" in o for o in swept[1])  # a final measure runs them all
 
 
 def test_report_writes_the_claims_part_of_the_notes_from_the_records(tmp_path, monkeypatch):
@@ -320,7 +333,8 @@ def test_a_prepare_step_hands_its_output_to_every_job(monkeypatch, tmp_path):
 
     monkeypatch.setattr(run_module.subprocess, "run", fake_run)
     handed = run_module.prepared(claim, tmp_path / "out")
-    assert commands[0][2:4] == ["experiment=fid_features_digits", "seed=0"]
+    assert commands[0][2] == "experiment=fid_features_mnist"
+    assert f"data.data_dir={os.environ[DATA_VARIABLE]}" in commands[0]  # absolute, from any tree
     assert handed == [
         f"model.fid_features={tmp_path / 'out/prepare/fid_features/checkpoints/last.ckpt'}"
     ]

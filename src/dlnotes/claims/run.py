@@ -85,11 +85,17 @@ def best_rate(claim: Claim, arm, overrides: list[str], out: Path) -> tuple[float
     """The grid's learning rate with the best `tune_on` (else the claim's measure) on the
     tuning seed (ties: the smaller; `tied_rates` says which tied)."""
     grid = ",".join(str(lr) for lr in claim.lr_grid)
+    tune_on = claim.tune_on or {**claim.measure, "better": claim.better}
     results = sweep(
-        [*overrides, *arm.overrides, f"{LR_KEY}={grid}", f"seed={claim.tune_seed}"],
+        [
+            *overrides,
+            *arm.overrides,
+            *stop_once_reached(tune_on),
+            f"{LR_KEY}={grid}",
+            f"seed={claim.tune_seed}",
+        ],
         out / "tune" / slug(arm.name),
     )
-    tune_on = claim.tune_on or {**claim.measure, "better": claim.better}
     scores = {}
     for result in results:
         lr = next(float(o.split("=")[1]) for o in result["overrides"] if o.startswith(LR_KEY))
@@ -99,6 +105,21 @@ def best_rate(claim: Claim, arm, overrides: list[str], out: Path) -> tuple[float
         scores, key=lambda lr: (math.inf if math.isnan(scores[lr]) else sign * scores[lr], lr)
     )
     return ranked[0], scores
+
+
+def stop_once_reached(measure: dict) -> list[str]:
+    """A tuning run scored by the epoch it reached a threshold has its score once it does: it
+    stops there (Lightning's EarlyStopping on the threshold alone). Other measures: none."""
+    if measure["kind"] != "epochs_to":
+        return []
+    key = "+callbacks.stop_once_reached"
+    return [
+        f"{key}._target_=lightning.pytorch.callbacks.EarlyStopping",
+        f"{key}.monitor={measure['metric']}",
+        f"{key}.mode=max",
+        f"{key}.stopping_threshold={measure['threshold']}",
+        f"{key}.patience={10**9}",  # never for want of progress: only the threshold stops it
+    ]
 
 
 def tied_rates(tuning: dict, chosen: float | None) -> list[float]:

@@ -1,13 +1,18 @@
 """A claim file (`conf/claims/<name>.yaml`), read and checked."""
 
+import os
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from dlnotes.config.paths import conf_dir
+from dlnotes.config.paths import conf_dir, repo_root
 from dlnotes.errors import ConfigError
 
 CLAIMS_DIR = conf_dir() / "claims"
+# `${data_dir}` in a claim file: where its real data are (torchvision's layout), an absolute
+# path, so that jobs started from a worktree find it; tests point it at a tiny copy
+DATA_VARIABLE = "DLNOTES_CLAIMS_DATA"
 MEASURES = ("final", "epochs_to", "gap")
 BETTER = ("lower", "higher", "nonzero")  # nonzero: one arm, two of its metrics differ
 
@@ -68,7 +73,10 @@ def load_claim(name: str) -> Claim:
     path = CLAIMS_DIR / f"{name}.yaml"
     if not path.is_file():
         raise ConfigError(f"no claim {name!r}: choose one of {', '.join(claim_names())}")
-    raw = OmegaConf.to_container(OmegaConf.load(path), resolve=True)
+    data_dir = os.environ.get(DATA_VARIABLE) or repo_root().parent / "shared" / "data"
+    text = OmegaConf.merge({"data_dir": str(Path(data_dir).resolve())}, OmegaConf.load(path))
+    raw = OmegaConf.to_container(text, resolve=True)
+    raw.pop("data_dir")
     for arm in raw["arms"]:  # e.g. an unquoted "a, b" in a YAML flow mapping splits the name
         if set(arm) != {"name", "overrides"}:
             raise ConfigError(f"{path}: an arm has name and overrides, got {sorted(arm)}")

@@ -98,9 +98,17 @@ class InMemoryDataModule(ImageDataModule):
     there, so no batch crosses the bus (uint8 MNIST is 47 MB, CIFAR-10 150 MB).
     """
 
-    def __init__(self, batch_size: int = 128, seed: int = 0, on_device: bool = True, **shape):
+    def __init__(
+        self,
+        batch_size: int = 128,
+        seed: int = 0,
+        on_device: bool = True,
+        train_limit: int | None = None,
+        **shape,
+    ):
         super().__init__(batch_size=batch_size, **shape)
         self.seed = seed
+        self.train_limit = train_limit  # the first N training images: a set small to over-fit
         self.on_device = on_device
         self.splits: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None
         self.device_splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -111,6 +119,9 @@ class InMemoryDataModule(ImageDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.splits is None:  # generated once, kept for fit, validate and test alike
             self.splits = self.load_splits()
+            if self.train_limit is not None:  # val and test stay as they were
+                images, labels = self.splits["train"]
+                self.splits["train"] = (images[: self.train_limit], labels[: self.train_limit])
             self.check_declared()
 
     def split(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:

@@ -30,11 +30,9 @@ class DigitsDataModule(InMemoryDataModule):
         test_fraction: float = 0.2,
         split_seed: int = 0,
         classes: list[int] | None = None,
-        train_limit: int | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.train_limit = train_limit  # the first N training images: a set small to over-fit
         self.image_size = image_size
         self.classes = sorted(int(c) for c in classes) if classes else list(range(10))
         self.fractions = {"val": val_fraction, "test": test_fraction}
@@ -53,8 +51,6 @@ class DigitsDataModule(InMemoryDataModule):
             images, labels = images[keep], labels[keep]
             labels = torch.searchsorted(torch.tensor(self.classes), labels)
         parts = random_split_indices(len(labels), self.fractions, self.split_seed)
-        if self.train_limit is not None:  # val and test stay as they were
-            parts["train"] = parts["train"][: self.train_limit]
         return {name: (images[idx], labels[idx]) for name, idx in parts.items()}
 
     @property

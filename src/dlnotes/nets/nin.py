@@ -47,11 +47,15 @@ class MLPConv(nn.Sequential):
         norm: str,
         last_relu: bool = True,
         one_by_one: str = "relu",
+        reduce_to: int | None = None,
     ):
+        # notes: a 1×1 conv first cuts the channels the k×k conv sees ("降维", fewer parameters)
+        reduce = [ConvNormReLU(in_ch, reduce_to, 1, norm)] if reduce_to else []
+        in_ch = reduce_to or in_ch
         if one_by_one == "none":
-            super().__init__(ConvNormReLU(in_ch, widths[-1], kernel, norm, relu=last_relu))
+            super().__init__(*reduce, ConvNormReLU(in_ch, widths[-1], kernel, norm, relu=last_relu))
             return
-        layers = [ConvNormReLU(in_ch, widths[0], kernel, norm)]
+        layers = [*reduce, ConvNormReLU(in_ch, widths[0], kernel, norm)]
         for i in range(1, len(widths)):
             is_last = i == len(widths) - 1
             relu = one_by_one == "relu" and (last_relu or not is_last)
@@ -70,6 +74,10 @@ class NIN(nn.Module):
     `one_by_one="linear"|"none"` drops the ReLU after each 1×1 conv, or the 1×1 convs
     themselves (MLPConv).
 
+    `reduction=r` (> 1) puts a 1×1 conv before the k×k conv of the second and third blocks,
+    cutting its input from C to C/r channels: the bottleneck the notes describe (the first
+    block's input is the image, nothing to reduce).
+
     `head="fc"` is the comparison the notes make: the last block's two 1×1 convs and the global
     average pooling give way to a flatten and two fully connected layers of the same widths
     (192, classes), as in a conventional CNN.
@@ -85,8 +93,11 @@ class NIN(nn.Module):
         head: str = "gap",
         image_size: int | None = None,
         one_by_one: str = "relu",
+        reduction: int = 1,
     ):
         super().__init__()
+        if reduction < 1:
+            raise ValueError(f"model.net.reduction={reduction}: use 1 (none) or more")
         if head not in ("gap", "fc"):
             raise ValueError(f"model.net.head={head!r}: use gap (the paper) or fc")
         if one_by_one not in ONE_BY_ONE:
@@ -95,11 +106,15 @@ class NIN(nn.Module):
             raise ValueError("model.net.head=fc needs model.net.image_size (the input's side)")
         self.in_channels, self.head = in_channels, head
         last_widths = [192, 192, num_classes] if head == "gap" else [192]
+
+        def cut(channels: int) -> int | None:  # the reduced width, None for no reduction
+            return channels // reduction if reduction > 1 else None
+
         self.features = nn.Sequential(
             MLPConv(in_channels, [192, 160, 96], 5, norm, one_by_one=one_by_one),
             nn.MaxPool2d(3, stride=2, padding=1),
             nn.Dropout(dropout),
-            MLPConv(96, [192, 192, 192], 5, norm, one_by_one=one_by_one),
+            MLPConv(96, [192, 192, 192], 5, norm, one_by_one=one_by_one, reduce_to=cut(96)),
             nn.AvgPool2d(3, stride=2, padding=1),
             nn.Dropout(dropout),
             MLPConv(
@@ -109,6 +124,7 @@ class NIN(nn.Module):
                 norm,
                 last_relu=class_relu or head == "fc",
                 one_by_one=one_by_one,
+                reduce_to=cut(192),
             ),
         )
         # notes: global average pooling — one map per class, no fully connected layer
