@@ -1,13 +1,17 @@
 """The report's statistics: Holm's correction on a hand-worked example, arms without spread,
-and the total time said to be sequential only when the records show it."""
+the total time said to be sequential only when the records show it, records of an earlier
+design kept apart, and the plain summary."""
+
+from dataclasses import replace
 
 import pytest
 
 from dlnotes.claims import report as report_module
+from dlnotes.claims.design import design, measured_as_designed
 from dlnotes.claims.holm import adjusted_verdict, holm_adjusted
 from dlnotes.claims.measure import verdict
 from dlnotes.claims.report import clipped, sequence
-from dlnotes.claims.spec import load_claim
+from dlnotes.claims.spec import DATA_VARIABLE, load_claim
 
 
 def test_holm_on_a_hand_worked_example():
@@ -94,3 +98,49 @@ def test_a_record_keeps_the_measure_it_was_taken_with():
     assert (
         report_module.as_measured(claim, {"arms": []}).measure == claim.measure
     )  # no record of it
+
+
+def test_a_record_of_an_earlier_design_is_not_reported_as_the_claims_verdict(tmp_path):
+    """A claim file changed since its record (here, its measure): the report says the claim
+    is not measured in its present design, shows no numbers of the old one, and leaves it
+    out of Holm's correction."""
+    claim = load_claim("bn")
+    current = {"design": design(claim)}
+    assert measured_as_designed(claim, current)
+    changed = replace(claim, measure={**claim.measure, "threshold": 0.5})
+    assert not measured_as_designed(changed, current)
+    other_arms = replace(claim, arms=claim.arms[::-1])
+    assert not measured_as_designed(other_arms, current)
+    # a record from before `design` was kept: compared by its overrides, arms and measure
+    old = {"overrides": claim.common, "arms": [vars(arm) for arm in claim.arms]}
+    assert measured_as_designed(claim, old)
+    assert not measured_as_designed(claim, {**old, "overrides": ["model=nin"]})
+    section = report_module.unmeasured_section(claim, {"date": "2026-11-30", "commit": "abc"})
+    assert "Not measured in this design yet" in section and "earlier design" in section
+
+
+def test_the_design_names_the_data_folder_as_the_claim_file_does(monkeypatch, tmp_path):
+    """Records from a machine whose MNIST copy lies elsewhere still match the claim file."""
+    here = design(load_claim("bn"))
+    monkeypatch.setenv(DATA_VARIABLE, str(tmp_path))
+    elsewhere = design(load_claim("bn"))
+    assert here == elsewhere and "data.data_dir=${data_dir}" in elsewhere["overrides"]
+
+
+def test_the_plain_summary_groups_the_claims_by_their_verdict():
+    comparison = {"verdict": "holds", "p_value": 0.001}
+    records = {
+        "bn": {"comparison": {"verdict": "holds, strong form: no BN never reached …"}},
+        "nin_head": {"comparison": {"verdict": "not resolved (within noise)", "p_value": 0.8}},
+        "vae_beta": {"comparison": comparison},
+        "nin_1x1": {"comparison": comparison},
+    }
+    adjusted = {"vae_beta": 0.001, "nin_1x1": 0.2, "nin_head": 0.8}
+    stale = {"gan_smoothing": {}}
+    text = report_module.plain_summary(records, stale, adjusted)
+    link = report_module.link
+    assert f"Hold in their strong form (the other arm never got there): {link('bn')}." in text
+    assert f"Hold after Holm's correction: {link('vae_beta')}." in text
+    assert f"Held before Holm's correction only: {link('nin_1x1')}." in text
+    assert f"Not resolved within the seed-to-seed noise: {link('nin_head')}." in text
+    assert f"Not measured in their present design yet: {link('gan_smoothing')}." in text

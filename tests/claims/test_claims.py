@@ -245,7 +245,7 @@ def test_report_writes_the_claims_part_of_the_notes_from_the_records(tmp_path, m
     record = {
         "claim": "bn",
         "scale": "full",
-        "overrides": ["model=nin"],
+        "overrides": load_claim("bn").common,  # as measured: the claim file's own design
         "date": "2026-11-30",
         "commit": "abc1234",
         "machine": "x86_64, 2 CPU cores",
@@ -290,7 +290,8 @@ def test_report_writes_the_claims_part_of_the_notes_from_the_records(tmp_path, m
     assert text.index("Intro.") < text.index(report_module.BEGIN) < text.index("## Earlier")
     assert "kept" in text and "**Verdict: holds.** Measured 2026-11-30 at commit abc1234" in text
     assert "| BN | `model.net.norm=batchnorm` | 1,000 | 0.03 (of 0.01, 0.03) | 3 |" in text
-    assert "Not run yet: `python -m dlnotes.claims run nin_head`" in text
+    assert "Not measured in this design yet: `python -m dlnotes.claims run nin_head`" in text
+    assert "**Plainly.** Hold after Holm's correction: [Batch Normalization" in text
     assert (tmp_path / "figures" / "claim_bn.png").is_file()
     report_module.report(records, notes)  # again: the generated part is replaced, not added
     assert notes.read_text() == text

@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from dlnotes.claims.design import measured_as_designed  # noqa: E402
 from dlnotes.claims.holm import adjusted_verdict, holm_adjusted  # noqa: E402
 from dlnotes.claims.spec import claim_names, load_claim  # noqa: E402
 from dlnotes.config.paths import repo_root
@@ -154,6 +155,27 @@ def section(claim, record: dict, figure_path: str, adjusted_p: float | None = No
     return "\n".join(lines)
 
 
+def unmeasured_section(claim, earlier: dict | None) -> str:
+    """A claim with no record of its present design: what it asks, and the command."""
+    lines = [
+        f"### {claim.title}",
+        "",
+        f"> {claim.notebook}",
+        ">",
+        f"> ({claim.translation})",
+        "",
+        f"**Holds when** {claim.holds_when}",
+        "",
+        f"Not measured in this design yet: `python -m dlnotes.claims run {claim.name}`.",
+    ]
+    if earlier is not None:
+        lines[-1] += (
+            f" Its record ({earlier['date']}, commit {earlier['commit']}) measured an earlier"
+            " design of the claim, so its numbers are not shown here."
+        )
+    return "\n".join([*lines, ""])
+
+
 def rate(claim, arm: dict) -> str:
     """The arm's learning rate, the grid it was chosen from, and a tie when there was one."""
     text = number(arm["lr"]) if arm["lr"] is not None else "config"
@@ -232,28 +254,64 @@ def holm_text(adjusted_p: float | None) -> str:
     return "" if adjusted_p is None else f", Holm-adjusted p = {number(adjusted_p, 3)}"
 
 
-def summary_table(records: dict[str, dict], adjusted: dict[str, float]) -> str:
-    """One line per recorded claim (its verdict after Holm, where and how long), and the
-    total time, said to be one run after another only when the records show it."""
+EARLIER_DESIGN = "not measured in its present design yet"
+
+
+def summary_table(records: dict[str, dict], stale: dict[str, dict], adjusted: dict) -> str:
+    """One line per recorded claim (its verdict after Holm, where and how long; a record of
+    an earlier design of the claim says so), and the total time of the current records, said
+    to be one run after another only when the records show it."""
     lines = ["| claim | verdict | p (Holm) | measured | time |", "|---|---|---|---|---|"]
-    for name, record in records.items():
-        title = load_claim(name).title
+    for name in sorted({*records, *stale}):
+        record, claim = records.get(name) or stale[name], load_claim(name)
         p = record["comparison"].get("p_value")
         shown = f"{number(p, 3)} ({number(adjusted[name], 3)})" if name in adjusted else "n/a"
-        claim = load_claim(name)
+        verdict = (
+            shown_verdict(claim, record["comparison"], adjusted.get(name))
+            if name in records
+            else f"{EARLIER_DESIGN} (its record measured an earlier one)"
+        )
         lines.append(
-            f"| [{title}](#{anchor(title)}) | "
-            f"{shown_verdict(claim, record['comparison'], adjusted.get(name))} | {shown} |"
+            f"| {link(name)} | {verdict} | {shown} |"
             f" {record['date']}, {record['commit']} | {record['wall_s'] / 60:.1f} min |"
         )
-    total = sum(record["wall_s"] for record in records.values()) / 60
-    machines = sorted({record["machine"] for record in records.values()})
-    lines += [
-        "",
-        f"{len(records)} claims, {total:.0f} min in all, on {'; '.join(machines)}: "
-        f"{sequence(list(records.values()))}.",
-    ]
+    if records:
+        total = sum(record["wall_s"] for record in records.values()) / 60
+        machines = sorted({record["machine"] for record in records.values()})
+        lines += [
+            "",
+            f"{len(records)} claims measured as designed, {total:.0f} min in all, on "
+            f"{'; '.join(machines)}: {sequence(list(records.values()))}.",
+        ]
     return "\n".join(lines)
+
+
+PLAIN_GROUPS = [  # (how a shown verdict starts, what the plain summary calls its claims)
+    ("holds, strong form", "Hold in their strong form (the other arm never got there)"),
+    ("holds", "Hold after Holm's correction"),
+    ("not resolved after Holm", "Held before Holm's correction only"),
+    ("not resolved", "Not resolved within the seed-to-seed noise"),
+    ("does not hold", "Do not hold"),
+    ("definition check", "Definition checks (a definition, not a claim)"),
+    (EARLIER_DESIGN, "Not measured in their present design yet"),
+]
+
+
+def plain_summary(records: dict[str, dict], stale: dict[str, dict], adjusted: dict) -> str:
+    """The verdicts in words, each claim under its group, linked to its section: what the
+    table says, with no number the records do not hold."""
+    shown = {
+        name: shown_verdict(load_claim(name), record["comparison"], adjusted.get(name))
+        for name, record in records.items()
+    } | dict.fromkeys(stale, EARLIER_DESIGN)
+    lines = ["**Plainly.**"]
+    for start, heading in PLAIN_GROUPS:
+        names = [n for n in sorted(shown) if shown[n].startswith(start)]
+        for name in names:
+            del shown[name]
+        if names:
+            lines.append(f"{heading}: {'; '.join(link(n) for n in names)}.")
+    return " ".join(lines)
 
 
 def sequence(records: list[dict]) -> str:
@@ -275,6 +333,12 @@ def adjusted_p_values(records: dict[str, dict]) -> dict[str, float]:
         if "p_value" in record["comparison"] and load_claim(name).kind != "definition"
     }
     return holm_adjusted(raw)
+
+
+def link(name: str) -> str:
+    """A claim's title, linked to its section."""
+    title = load_claim(name).title
+    return f"[{title}](#{anchor(title)})"
 
 
 def anchor(title: str) -> str:
@@ -299,22 +363,20 @@ def report(records_dir: Path = DOCS / "claims", notes: Path = DOCS / "notes.md")
         "last), after Holm's correction over all the claims below.",
         "",
     ]
-    records = {
+    recorded = {
         name: json.loads((records_dir / f"{name}.json").read_text())
         for name in claim_names()
         if (records_dir / f"{name}.json").is_file()
     }
+    records = {n: r for n, r in recorded.items() if measured_as_designed(load_claim(n), r)}
+    stale = {n: r for n, r in recorded.items() if n not in records}
     adjusted = adjusted_p_values(records)
-    parts += [summary_table(records, adjusted), ""]
+    parts += [summary_table(records, stale, adjusted), "", plain_summary(records, stale, adjusted)]
+    parts.append("")
     for name in claim_names():
         claim = load_claim(name)
         if name not in records:
-            parts += [
-                f"### {claim.title}",
-                "",
-                f"Not run yet: `python -m dlnotes.claims run {name}`.",
-                "",
-            ]
+            parts.append(unmeasured_section(claim, stale.get(name)))
             continue
         record = records[name]
         claim = as_measured(claim, record)

@@ -16,6 +16,7 @@ import torch
 from hydra.utils import instantiate
 
 from dlnotes.checkpoints.load import model_from_checkpoint
+from dlnotes.claims.design import design, prepared_as_shown
 from dlnotes.claims.measure import CENSORED, job_measure, max_epochs, never_reached, verdict
 from dlnotes.claims.spec import Claim
 from dlnotes.config.paths import repo_root
@@ -167,12 +168,10 @@ def run_claim(claim: Claim, scale: str, out: Path) -> dict:
     record = {
         "claim": claim.name,
         "scale": scale,
-        "overrides": [  # as the report shows them: a prepared file by its step's name
-            *claim.common,
-            *(f"{s['pass_as']}=<{s['name']} run>/{s['file']}" for s in claim.prepare),
-        ],
+        "overrides": [*claim.common, *prepared_as_shown(claim)],  # as the report shows them
         "prepare": [{"name": s["name"], "overrides": s["overrides"]} for s in claim.prepare],
         "measure": claim.measure,  # as measured: the report reads it, whatever the file says later
+        "design": design(claim),  # the report checks the claim file still reads this way
         "arms": arms,
         "comparison": compare(claim, arms),
         **measured_on,

@@ -65,6 +65,13 @@ class Claim:
         return replace(self, common=common, **changes)
 
 
+def claims_data_dir() -> str:
+    """`${data_dir}` of the claim files: $DLNOTES_CLAIMS_DATA, else ../shared/data beside the
+    checkout (the MNIST copy kept there), as an absolute path."""
+    data_dir = os.environ.get(DATA_VARIABLE) or repo_root().parent / "shared" / "data"
+    return str(Path(data_dir).resolve())
+
+
 def claim_names() -> list[str]:
     return sorted(path.stem for path in CLAIMS_DIR.glob("*.yaml"))
 
@@ -73,8 +80,7 @@ def load_claim(name: str) -> Claim:
     path = CLAIMS_DIR / f"{name}.yaml"
     if not path.is_file():
         raise ConfigError(f"no claim {name!r}: choose one of {', '.join(claim_names())}")
-    data_dir = os.environ.get(DATA_VARIABLE) or repo_root().parent / "shared" / "data"
-    text = OmegaConf.merge({"data_dir": str(Path(data_dir).resolve())}, OmegaConf.load(path))
+    text = OmegaConf.merge({"data_dir": claims_data_dir()}, OmegaConf.load(path))
     raw = OmegaConf.to_container(text, resolve=True)
     raw.pop("data_dir")
     for arm in raw["arms"]:  # e.g. an unquoted "a, b" in a YAML flow mapping splits the name
