@@ -13,6 +13,7 @@ from lightning.pytorch import Callback
 from lightning.pytorch.loggers import WandbLogger
 
 from dlnotes.config.job import job_info
+from dlnotes.errors import ConfigError
 from dlnotes.loggers.wandb_dashboard import DashboardWandbLogger
 
 log = logging.getLogger(__name__)
@@ -41,12 +42,25 @@ def override_tags() -> list[str]:
     return [override[:MAX_TAG_LENGTH] for override in job_info().get("overrides", [])]
 
 
+WATCH = ("gradients", "parameters", "all")
+
+
 def wandb_logger(
-    offline: bool | None = None, tags=(), resume_id: str | None = None, **kwargs
+    offline: bool | None = None,
+    tags=(),
+    resume_id: str | None = None,
+    watch: str | None = None,
+    watch_log_freq: int = 100,
+    **kwargs,
 ) -> DashboardWandbLogger:
     """A `WandbLogger` that sets up the dashboard (`DashboardWandbLogger`); `offline=None`
     decides from the credentials; `resume_id` continues that run (set by `train.py` from the
-    checkpoint it resumes)."""
+    checkpoint it resumes); `watch` has wandb record the model's gradients, parameters or both
+    every `watch_log_freq` steps (`wandb.watch`, started by `WatchModel` when fit starts)."""
+    if watch not in (None, *WATCH):
+        raise ConfigError(
+            f"logger.wandb.watch={watch}: choose one of {', '.join(WATCH)} (or null: off)"
+        )
     if offline is None:
         offline = not has_wandb_credentials()
         if offline:
@@ -56,7 +70,9 @@ def wandb_logger(
         log.info(f"wandb: continuing run {resume_id}")
     os.makedirs(kwargs.get("save_dir") or ".", exist_ok=True)
     tags = list(dict.fromkeys([*(tags or []), *override_tags()]))
-    return DashboardWandbLogger(offline=offline, tags=tags, **kwargs)
+    logger = DashboardWandbLogger(offline=offline, tags=tags, **kwargs)
+    logger.watch_settings = {"log": watch, "log_freq": watch_log_freq} if watch else None
+    return logger
 
 
 def wandb_run_id(ckpt_path: str | None) -> str | None:
@@ -65,6 +81,16 @@ def wandb_run_id(ckpt_path: str | None) -> str | None:
         return None
     checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=True, mmap=True)
     return checkpoint.get(CHECKPOINT_KEY)
+
+
+class WatchModel(Callback):
+    """When fit starts, `wandb.watch` the model for each wandb logger that asks for it."""
+
+    def on_fit_start(self, trainer, pl_module) -> None:
+        for logger in trainer.loggers:
+            settings = getattr(logger, "watch_settings", None)
+            if settings:
+                logger.watch(pl_module, **settings)
 
 
 class WandbRunIdInCheckpoint(Callback):

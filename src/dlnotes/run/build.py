@@ -22,7 +22,7 @@ from dlnotes.callbacks.rng_state import RngStateInCheckpoint
 from dlnotes.config.job import job_info, optuna_trial
 from dlnotes.config.redact import redact
 from dlnotes.errors import ConfigError
-from dlnotes.loggers.wandb import WandbRunIdInCheckpoint, wandb_run_id
+from dlnotes.loggers.wandb import WandbRunIdInCheckpoint, WatchModel, wandb_run_id
 from dlnotes.run.preflight import check_model_fits_data
 from dlnotes.run.provenance import provenance
 from dlnotes.run.resume import checkpoint_dir
@@ -119,6 +119,7 @@ def build_trainer(
         ConfigInCheckpoint(saved),
         RngStateInCheckpoint(),
         WandbRunIdInCheckpoint(),
+        WatchModel(),  # logger.wandb.watch=gradients|parameters|all
         CheckpointOnInterrupt(last_dir),
         *trial_callbacks(cfg),
     ]
