@@ -11,6 +11,7 @@ import torch
 import torch.utils.data
 
 from dlnotes.data.batches import TensorBatches
+from dlnotes.data.folds import check_fold, with_fold
 from dlnotes.errors import ConfigError
 
 
@@ -104,11 +105,16 @@ class InMemoryDataModule(ImageDataModule):
         seed: int = 0,
         on_device: bool = True,
         train_limit: int | None = None,
+        folds: int | None = None,
+        fold: int = 0,
         **shape,
     ):
         super().__init__(batch_size=batch_size, **shape)
         self.seed = seed
         self.train_limit = train_limit  # the first N training images: a set small to over-fit
+        self.folds, self.fold = folds, fold  # k-fold cross-validation (data/folds.py)
+        if folds is not None:
+            check_fold(folds, fold)  # before any data is read
         self.on_device = on_device
         self.splits: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None
         self.device_splits: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -119,6 +125,9 @@ class InMemoryDataModule(ImageDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.splits is None:  # generated once, kept for fit, validate and test alike
             self.splits = self.load_splits()
+            if self.folds is not None:  # the data's own split seed: the same folds every run
+                seed = getattr(self, "split_seed", 0)
+                self.splits = with_fold(self.splits, self.folds, self.fold, seed)
             if self.train_limit is not None:  # val and test stay as they were
                 images, labels = self.splits["train"]
                 self.splits["train"] = (images[: self.train_limit], labels[: self.train_limit])

@@ -1,6 +1,7 @@
-"""Jobs of a sweep that differ only in `seed` are repeats of one arm: their mean, spread and
-95% confidence interval per metric, and whether an arm differs from the first one beyond the
-seed-to-seed noise (Welch's t-test: no equal-variance assumption).
+"""Jobs of a sweep that differ only in `seed` (or `data.fold`) are repeats of one arm: their
+mean, spread and 95% confidence interval per metric, and whether an arm differs from the first
+one beyond the seed-to-seed noise (Welch's t-test: no equal-variance assumption). Folds share
+their data, so an interval over folds is narrower than independent repeats would give.
 
 `python train.py -m model.net.norm=batchnorm,none seed=1,2,3` has two arms of three repeats.
 """
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 
 from scipy import stats
 
-SEED_KEYS = ("seed",)
+SEED_KEYS = ("seed", "data.fold")  # repeats of an arm: seeds, or the folds of a k-fold sweep
 CONFIDENCE = 0.95
 
 
