@@ -1,0 +1,51 @@
+"""k-fold cross-validation: the folds are disjoint, cover train + val, keep each class's share,
+leave the test split alone, and do not move with the training seed."""
+
+import pytest
+import torch
+
+from dlnotes.data.digits import DigitsDataModule
+from dlnotes.data.folds import fold_of_each
+from dlnotes.errors import ConfigError
+
+
+def splits(**options) -> dict:
+    data = DigitsDataModule(image_size=8, on_device=False, **options)
+    data.setup("fit")
+    return data.splits
+
+
+def test_folds_are_disjoint_cover_train_and_val_and_leave_test_alone():
+    plain = splits()
+    pooled = torch.cat([plain["train"][0], plain["val"][0]]).flatten(1)
+    seen = []
+    for fold in range(5):
+        cut = splits(folds=5, fold=fold)
+        assert torch.equal(cut["test"][0], plain["test"][0])
+        assert len(cut["train"][1]) + len(cut["val"][1]) == len(pooled)
+        seen.append(cut["val"][0].flatten(1))
+    every = torch.cat(seen)
+    assert len(every) == len(pooled) and len(torch.unique(every, dim=0)) == len(
+        torch.unique(pooled, dim=0)
+    )  # each pooled image validates exactly once over the 5 folds
+
+
+def test_each_fold_keeps_every_class_s_share():
+    labels = torch.tensor([0] * 50 + [1] * 30 + [2] * 20)
+    assignment = fold_of_each(labels, folds=5, seed=0)
+    for fold in range(5):
+        counts = torch.bincount(labels[assignment == fold], minlength=3)
+        assert counts.tolist() == [10, 6, 4]
+
+
+def test_folds_follow_the_split_seed_not_the_training_seed():
+    a, b = splits(folds=3, fold=1, seed=1), splits(folds=3, fold=1, seed=2)
+    assert torch.equal(a["val"][1], b["val"][1])
+
+
+@pytest.mark.parametrize(
+    ("folds", "fold", "message"), [(5, 5, "folds are 0 to 4"), (1, 0, "2 folds")]
+)
+def test_bad_folds_are_one_line(folds, fold, message):
+    with pytest.raises(ConfigError, match=message):
+        DigitsDataModule(image_size=8, folds=folds, fold=fold)
