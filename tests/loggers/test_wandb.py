@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from dlnotes.errors import ConfigError
 from dlnotes.loggers.wandb import has_wandb_credentials, wandb_logger
 from dlnotes.train import train
 from helpers.compose import compose_config, fast_overrides
@@ -164,3 +165,22 @@ def test_continuing_from_a_checkpoint_continues_its_wandb_run(ckpt_path, tmp_pat
     record = run_record(second)
     assert record["run_id"] == run_record(first)["run_id"]
     assert record["resume"]
+
+
+def test_watch_records_the_gradients_and_refuses_an_unknown_kind(tmp_path):
+    """logger.wandb.watch=gradients: wandb.watch histograms of the gradients in the history
+    (every step here); an unknown kind is one line."""
+    overrides = [
+        "debug=limit",
+        "logger=wandb",
+        "logger.wandb.watch=gradients",
+        "logger.wandb.watch_log_freq=1",
+    ]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WANDB_DATA_DIR", str(tmp_path / "wandb_data"))
+        train(compose_config(fast_overrides(*overrides), tmp_path))
+    (run_dir,) = (tmp_path / "wandb").glob("offline-run-*")
+    keys = {key for history in of_type(read_records(run_dir), "history") for key in history}
+    assert any(key.startswith("gradients/") for key in keys), sorted(keys)[:20]
+    with pytest.raises(ConfigError, match="logger.wandb.watch=weights: choose one of"):
+        wandb_logger(watch="weights", save_dir=str(tmp_path))
