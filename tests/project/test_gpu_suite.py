@@ -229,3 +229,25 @@ def test_docs_from_puts_both_parts_into_the_docs(dry_run, tmp_path, monkeypatch)
     written = docs.read_text()
     assert "not run yet" not in written
     assert written.index("### 1. ResNet50") < written.index("### second part") < written.index(end)
+
+
+TITLES = {
+    "resnet50": "### 1. ResNet50",
+    "nin": "### 2. NIN",
+    "accuracy": "### 3. Time to accuracy",
+    "ddp": "### 4. DDP",
+    "data": "### 5. In-memory data",
+}
+
+
+@pytest.mark.parametrize("section", list(TITLES))
+def test_each_section_run_alone_writes_its_part(section, tmp_path, mnist_dir):
+    """A call may hold one section only (sections=...): it writes its own part, whole."""
+    suite = load_benchmark("gpu_suite")
+    args = ["dry_run=true", f"out={tmp_path}", f"data_dir={mnist_dir}", f"sections={section}"]
+    results = suite.main(args)
+    assert "error" not in results[section], results[section].get("error")
+    saved = json.loads((tmp_path / "gpu_suite.json").read_text())
+    assert set(saved) & set(TITLES) == {section}
+    markdown = (tmp_path / "gpu_suite.md").read_text()
+    assert TITLES[section] in markdown and "incomplete" not in markdown
