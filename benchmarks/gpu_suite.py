@@ -204,8 +204,8 @@ def writer(out: Path, results: dict, run: Run):
 
 def docs_from(folders: str) -> str:
     """Runs' gpu_suite.md (one call, or two for a run made in two parts) into docs/benchmarks.md."""
-    texts = [(Path(folder) / "gpu_suite.md").read_text().strip() for folder in folders.split(",")]
-    write_docs("\n\n".join(texts))
+    for part, folder in enumerate(folders.split(",")):  # a second part goes after the first
+        write_docs((Path(folder) / "gpu_suite.md").read_text().strip(), append=part > 0)
     return f"wrote {DOCS}'s GPU section from {folders}"
 
 

@@ -99,12 +99,19 @@ def test_data_wait_on_and_off_the_device(dry_run):
             assert 0 < row["share"] < 1
 
 
-def test_write_docs_replaces_only_the_gpu_section(dry_run, tmp_path, monkeypatch):
-    suite, _, out = dry_run
+def docs_with_an_empty_gpu_section(suite, tmp_path, monkeypatch) -> Path:
+    """A docs/benchmarks.md stand-in whose GPU section is not run yet; the suite writes it."""
     docs = tmp_path / "benchmarks.md"
     start, end = suite.MARKERS
     docs.write_text(f"# Benchmarks\n\n## 6. GPU\n\n{start}\nnot run yet\n{end}\n\nafter\n")
     monkeypatch.setattr(suite, "DOCS", docs)
+    return docs
+
+
+def test_write_docs_replaces_only_the_gpu_section(dry_run, tmp_path, monkeypatch):
+    suite, _, out = dry_run
+    docs = docs_with_an_empty_gpu_section(suite, tmp_path, monkeypatch)
+    start, end = suite.MARKERS
     suite.write_docs((out / "gpu_suite.md").read_text().strip())
     written = docs.read_text()
     assert "not run yet" not in written and "### 4. DDP" in written
@@ -218,10 +225,8 @@ def test_mnist_missing_is_one_line_before_anything_runs(tmp_path):
 
 def test_docs_from_puts_both_parts_into_the_docs(dry_run, tmp_path, monkeypatch):
     suite, _, out = dry_run
-    docs = tmp_path / "benchmarks.md"
-    start, end = suite.MARKERS
-    docs.write_text(f"# Benchmarks\n\n{start}\nnot run yet\n{end}\n")
-    monkeypatch.setattr(suite, "DOCS", docs)
+    docs = docs_with_an_empty_gpu_section(suite, tmp_path, monkeypatch)
+    end = suite.MARKERS[1]
     second = tmp_path / "part2"
     second.mkdir()
     (second / "gpu_suite.md").write_text("### second part\n")
