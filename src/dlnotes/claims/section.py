@@ -22,11 +22,9 @@ def clipped(interval: list, measure: dict) -> list:
     return [None if v is None or math.isnan(v) else min(max(v, 0.0), 1.0) for v in interval]
 
 
-def section(claim, record: dict, figure_path: str, adjusted_p: float | None = None) -> str:
-    comparison = record["comparison"]
-    every_job = " ".join(record["overrides"])
-    measured = f"{measure_name(claim.measure)}: mean [95% CI]"
-    lines = [
+def claim_heading(claim) -> list[str]:
+    """A claim's title, the notebook's words and their translation, and when it holds."""
+    return [
         f"### {claim.title}",
         "",
         f"> {claim.notebook}",
@@ -35,6 +33,15 @@ def section(claim, record: dict, figure_path: str, adjusted_p: float | None = No
         "",
         f"**Holds when** {claim.holds_when}",
         "",
+    ]
+
+
+def section(claim, record: dict, figure_path: str, adjusted_p: float | None = None) -> str:
+    comparison = record["comparison"]
+    every_job = " ".join(record["overrides"])
+    measured = f"{measure_name(claim.measure)}: mean [95% CI]"
+    lines = [
+        *claim_heading(claim),
         f"`python -m dlnotes.claims run {claim.name}` — every job: `{every_job}`",
         "",
         *(
@@ -93,14 +100,7 @@ def section(claim, record: dict, figure_path: str, adjusted_p: float | None = No
 def unmeasured_section(claim, earlier: dict | None) -> str:
     """A claim with no record of its present design: what it asks, and the command."""
     lines = [
-        f"### {claim.title}",
-        "",
-        f"> {claim.notebook}",
-        ">",
-        f"> ({claim.translation})",
-        "",
-        f"**Holds when** {claim.holds_when}",
-        "",
+        *claim_heading(claim),
         f"Not measured in this design yet: `python -m dlnotes.claims run {claim.name}`.",
     ]
     if earlier is not None:
