@@ -158,7 +158,7 @@ def export(cfg: DictConfig) -> dict[str, Path]:
     saved = saved_config(checkpoint, cfg.ckpt_path)
     check_exportable(saved["model"]["_target_"].rsplit(".", 1)[-1], cfg.ckpt_path)
     image_shape, _ = data_shape(OmegaConf.create({"data": saved["data"]}))
-    model = trained_model(checkpoint, saved, cfg.ckpt_path)
+    model = trained_model(checkpoint, saved, cfg.ckpt_path, eager=True)  # traced, not compiled
     out_dir = Path(cfg.paths.output_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     names = saved_class_names(saved)

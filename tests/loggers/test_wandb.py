@@ -180,7 +180,7 @@ def test_watch_records_the_gradients_and_refuses_an_unknown_kind(tmp_path):
         patch.setenv("WANDB_DATA_DIR", str(tmp_path / "wandb_data"))
         train(compose_config(fast_overrides(*overrides), tmp_path))
     (run_dir,) = (tmp_path / "wandb").glob("offline-run-*")
-    keys = {key for history in of_type(read_records(run_dir), "history") for key in history}
+    keys = {key for row in history_rows(read_records(run_dir)) for key in row}
     assert any(key.startswith("gradients/") for key in keys), sorted(keys)[:20]
     with pytest.raises(ConfigError, match="logger.wandb.watch=weights: choose one of"):
         wandb_logger(watch="weights", save_dir=str(tmp_path))

@@ -46,10 +46,13 @@ def load_weights(model, checkpoint: dict, ckpt_path: str, name: str) -> None:
         raise ConfigError(f"{ckpt_path} does not fit model {name}: {reason}") from None
 
 
-def trained_model(checkpoint: dict, saved: dict, ckpt_path: str):
+def trained_model(checkpoint: dict, saved: dict, ckpt_path: str, eager: bool = False):
     """The model of a `train.py` checkpoint, rebuilt from its saved config (`saved`) with its
-    weights, in eval mode."""
-    model = instantiate(saved["model"])
+    weights, in eval mode; `eager`: without torch.compile, whatever the run trained with."""
+    config = saved["model"]
+    if eager and config.get("compile"):
+        config = {**config, "compile": False}
+    model = instantiate(config)
     load_weights(model, checkpoint, ckpt_path, model_name(saved["model"]))
     return model.eval()
 

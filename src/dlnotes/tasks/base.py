@@ -2,8 +2,9 @@
 
 The net arrives built from config (`model.net`), the optimizer and scheduler as partials
 (`model.optimizer`, `model.scheduler`); `monitor`/`mode` name the metric that checkpoints,
-early stopping and sweeps follow. The constructor's other arguments are saved as the task's
-hyperparameters (the net and the partials are config, kept in the checkpoint's saved config).
+early stopping and sweeps follow; `compile` puts the net through torch.compile. The
+constructor's other arguments are saved as the task's hyperparameters (the net and the partials
+are config, kept in the checkpoint's saved config).
 """
 
 import inspect
@@ -14,6 +15,7 @@ import torch
 from torch import nn
 
 from dlnotes.nets.memory_format import channels_last_batch, to_channels_last
+from dlnotes.tasks.compiled import compile_in_place
 from dlnotes.tasks.optim import build_optimizers
 
 
@@ -26,6 +28,7 @@ class SupervisedTask(L.LightningModule):
         monitor: str,
         mode: str,
         channels_last: bool = False,
+        compile: bool = False,
     ):
         super().__init__()
         # the subclass's own arguments, as its constructor received them
@@ -36,6 +39,8 @@ class SupervisedTask(L.LightningModule):
         )
         self.channels_last = channels_last
         self.net = to_channels_last(net) if channels_last else net
+        if compile:
+            compile_in_place(self.net)
         self.optimizer, self.scheduler = optimizer, scheduler
         self.monitor, self.mode = monitor, mode
 

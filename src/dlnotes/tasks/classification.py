@@ -2,15 +2,20 @@
 
 from collections.abc import Callable
 
-import torch
 import torch.nn.functional as F
 from torch import nn
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
 from dlnotes.loggers.images import figure_to_array, log_image
-from dlnotes.nets.memory_format import channels_last_batch
 from dlnotes.tasks.base import SupervisedTask
+
+
+def drop_second_copy_of_the_net(module, state_dict, prefix, *args) -> None:
+    """Checkpoints written before compile was done in place held the net twice, as `net.*`
+    and `forward_net.*` (the same tensors); they load, the second copy left out."""
+    for key in [key for key in state_dict if key.startswith(f"{prefix}forward_net.")]:
+        del state_dict[key]
 
 
 class ClassificationTask(SupervisedTask):
@@ -34,13 +39,13 @@ class ClassificationTask(SupervisedTask):
         channels_last: bool = False,
         compile: bool = False,
     ):
-        super().__init__(net, optimizer, scheduler, monitor, mode, channels_last)
+        super().__init__(net, optimizer, scheduler, monitor, mode, channels_last, compile)
+        self.register_load_state_dict_pre_hook(drop_second_copy_of_the_net)
         # synced by Lightning when logged (see on_train_epoch_end), not by torchmetrics
         self.train_metrics = self._metrics(num_classes, "train/", sync_on_compute=False)
         self.val_metrics = self._metrics(num_classes, "val/")
         self.test_metrics = self._metrics(num_classes, "test/")
         self.confusion = MulticlassConfusionMatrix(num_classes)
-        self.forward_net = torch.compile(self.net) if compile else self.net
 
     @staticmethod
     def _metrics(num_classes: int, prefix: str, **options) -> MetricCollection:
@@ -50,11 +55,6 @@ class ClassificationTask(SupervisedTask):
                 num_classes, top_k=5, average="micro", **options
             )
         return MetricCollection(metrics, prefix=prefix)
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        if self.channels_last:
-            images = channels_last_batch(images)
-        return self.forward_net(images)
 
     def _step(self, batch, metrics: MetricCollection, stage: str):
         images, labels = batch

@@ -19,6 +19,7 @@ from torchmetrics.detection import MeanAveragePrecision
 from dlnotes.loggers.images import grid_image, log_image
 from dlnotes.tasks.base import SupervisedTask
 from dlnotes.tasks.class_names import class_names
+from dlnotes.tasks.compiled import refuse_compile
 from dlnotes.tasks.drawing import draw_detections, rgb_uint8_batch
 
 
@@ -46,7 +47,14 @@ class DetectionTask(SupervisedTask):
         class_names: list[str] | None = None,
         num_log_images: int = 8,
         score_threshold: float = 0.5,
+        compile: bool = False,
     ):
+        if compile:
+            refuse_compile(
+                "the R-CNN detectors",
+                "they take lists of images of different sizes and run data-dependent proposal "
+                "code (sampling, NMS), which torch.compile splits into many small graphs",
+            )
         super().__init__(net, optimizer, scheduler, monitor, mode)
         self.num_classes, self.num_log_images = num_classes, num_log_images
         self.class_names = list(class_names) if class_names else None

@@ -20,6 +20,7 @@ from dlnotes.errors import shape_text
 from dlnotes.loggers.images import grid_image, log_image
 from dlnotes.metrics.fid import domain_fid
 from dlnotes.nets.memory_format import channels_last_batch, to_channels_last
+from dlnotes.tasks.compiled import compile_in_place
 from dlnotes.tasks.gan_losses import discriminator_loss, generator_loss
 
 SAMPLE_SEED = 0  # the fixed noise behind the sample grids
@@ -49,6 +50,7 @@ class GANTask(L.LightningModule):
         mode: str = "min",
         channels_last: bool = False,
         num_sample_images: int = 64,
+        compile: bool = False,
     ):
         super().__init__()
         self.automatic_optimization = False
@@ -66,6 +68,8 @@ class GANTask(L.LightningModule):
         if channels_last:
             self.generator = to_channels_last(self.generator)
             self.discriminator = to_channels_last(self.discriminator)
+        if compile:
+            compile_in_place(self.generator, self.discriminator)
         seeded = torch.Generator().manual_seed(SAMPLE_SEED)
         noise = torch.randn(num_sample_images, latent_dim, generator=seeded)
         self.register_buffer("fixed_noise", noise, persistent=False)

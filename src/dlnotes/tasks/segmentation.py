@@ -33,8 +33,9 @@ class SegmentationTask(SupervisedTask):
         mode: str = "max",
         num_log_images: int = 8,
         channels_last: bool = False,
+        compile: bool = False,
     ):
-        super().__init__(net, optimizer, scheduler, monitor, mode, channels_last)
+        super().__init__(net, optimizer, scheduler, monitor, mode, channels_last, compile)
         self.num_classes, self.ignore_index = num_classes, ignore_index
         self.class_names = list(class_names) if class_names else None
         self.num_log_images = num_log_images

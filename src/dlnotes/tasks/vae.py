@@ -18,6 +18,7 @@ from dlnotes.loggers.images import grid_image, log_image
 from dlnotes.metrics.kl import kl_to_standard_normal_from_log_var
 from dlnotes.metrics.latent import LatentStatistics
 from dlnotes.metrics.reconstruction import ReconstructionVsMean
+from dlnotes.tasks.compiled import compile_in_place
 from dlnotes.tasks.optim import build_optimizers
 
 RECONSTRUCTIONS = ("mse", "bce")
@@ -62,6 +63,7 @@ class VAETask(L.LightningModule):
         monitor: str = "val/loss",
         mode: str = "min",
         num_sample_images: int = 64,
+        compile: bool = False,
     ):
         super().__init__()
         if reconstruction not in RECONSTRUCTIONS:
@@ -74,6 +76,8 @@ class VAETask(L.LightningModule):
             ignore=["encoder", "decoder", "optimizer", "scheduler"], logger=False
         )
         self.encoder, self.decoder = encoder, decoder
+        if compile:
+            compile_in_place(self.encoder, self.decoder)
         self.optimizer, self.scheduler = optimizer, scheduler
         self.latent_dim, self.image_shape = latent_dim, tuple(image_shape)
         self.reconstruction, self.beta = reconstruction, beta
