@@ -8,6 +8,7 @@ import torch
 from lightning.pytorch import Callback
 
 from dlnotes.callbacks.weight_averaging import ema, swa
+from dlnotes.checkpoints.load import model_from_checkpoint
 from dlnotes.errors import ConfigError
 from dlnotes.train import train
 from helpers.compose import compose_config, fast_overrides
@@ -55,6 +56,8 @@ def test_ema_checkpoint_holds_the_hand_computed_average(tmp_path, monkeypatch):
         average = decay * average + (1 - decay) * weights[key].float()
     assert torch.allclose(checkpoint["state_dict"][key].float(), average, atol=1e-6)
     assert not torch.allclose(checkpoint["current_model_state"][key].float(), average)
+    rebuilt = model_from_checkpoint(tmp_path / "checkpoints" / "last.ckpt")  # eval, predict, export
+    assert torch.allclose(rebuilt.state_dict()[key].float(), average, atol=1e-6)
 
 
 def test_swa_checkpoint_holds_the_mean_of_the_steps_from_its_first_epoch(tmp_path, monkeypatch):
