@@ -213,6 +213,18 @@ def test_seeds_are_grouped_into_arms_with_intervals_and_a_welch_test(tmp_path):
     assert "| val/acc | model.net.norm=none | 3 | 0.86 | 0.01 |" in text
 
 
+def test_the_folds_of_a_k_fold_sweep_are_grouped_like_seeds(tmp_path):
+    """`-m data.folds=3 data.fold=0,1,2`: one arm of three repeats, its mean over the folds."""
+    for fold, value in enumerate([0.90, 0.92, 0.97]):
+        overrides = ["data.folds=3", f"data.fold={fold}", "model.net.norm=none"]
+        write_result(tmp_path / str(fold), fold, "completed", overrides=overrides, monitored=value)
+    write_summary(tmp_path)
+    with open(tmp_path / "arms.csv") as file:
+        (arm,) = [row for row in csv.DictReader(file) if row["metric"] == "val/acc"]
+    assert arm["arm"] == "model.net.norm=none" and int(arm["n"]) == 3
+    assert float(arm["mean"]) == pytest.approx(0.93)
+
+
 def test_arms_within_the_noise_are_said_to_be(tmp_path):
     for job, (arm, value) in enumerate(
         [("a", 0.5), ("a", 0.7), ("a", 0.6), ("b", 0.55), ("b", 0.75), ("b", 0.6)]
