@@ -91,6 +91,9 @@ def find_lr(tuner: Tuner, settings, model, datamodule, out: Path) -> dict:
         )
     figure = result.plot(suggest=True)
     figure.savefig(out / LR_FIND_PNG, dpi=120)
+    import matplotlib.pyplot as plt  # here: the run's start-up does not pay for it
+
+    plt.close(figure)  # a sweep's jobs share the process: no figure left open
     return {"lr": float(suggestion)}
 
 
