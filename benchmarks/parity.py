@@ -48,7 +48,7 @@ class Stopwatch(L.Callback):
         self.seed, self.compare_steps = seed, compare_steps
         self.warmup, self.until = warmup, until
         self.losses: list[float] = []
-        self.start, self.seconds = None, 0.0
+        self.start, self.seconds, self.stopped = None, 0.0, False
 
     def on_train_start(self, trainer, pl_module):
         torch.manual_seed(self.seed)
@@ -69,8 +69,24 @@ class Stopwatch(L.Callback):
             self._stop(pl_module)
 
     def _stop(self, pl_module):
+        if self.start is None:  # no step `warmup`: the check after fit says so
+            return
         synchronize(pl_module.device)
         self.seconds = time.perf_counter() - self.start
+        self.stopped = True
+
+    def check(self, steps_run: int) -> None:
+        """A stopwatch that never started or stopped timed nothing: an error, never 0 s."""
+        if not self.stopped:
+            raise RuntimeError(never_timed(self.warmup, self.until, steps_run))
+
+
+def never_timed(warmup: int, until: int | None, steps_run: int) -> str:
+    wanted = f"steps {warmup} to {until}" if until is not None else f"from step {warmup}"
+    return (
+        f"timed nothing: training ran {steps_run} steps, the stopwatch wanted {wanted}; the "
+        "data has fewer batches than the timed steps ask for (fewer steps, or a smaller batch)"
+    )
 
 
 def ours(
@@ -85,6 +101,7 @@ def ours(
     stopwatch = Stopwatch(cfg.seed, compare_steps, **timing)
     trainer.callbacks += [*callbacks, stopwatch]
     trainer.fit(model, datamodule=datamodule)
+    stopwatch.check(trainer.global_step)
     return stopwatch.seconds, stopwatch.losses
 
 
@@ -165,6 +182,8 @@ def plain(
             ):
                 logits = forward(to_float(images).contiguous(memory_format=layout))
                 correct += int((logits.argmax(1) == labels).sum())
+    if start is None or until is not None:  # never reached step `warmup`, or step `until`
+        raise RuntimeError(never_timed(warmup, until, step))
     synchronize(device)
     return time.perf_counter() - start, losses
 

@@ -2,7 +2,7 @@
 job and in training alone: NIN on MNIST (data_dir, torchvision's layout) to >= 99% test accuracy
 with bf16-mixed, and the experiments vae_mnist and dcgan_mnist in one sweep."""
 
-from .common import Run, command_result
+from .common import SKIPPED, Run, command_result
 from .report import number
 
 
@@ -45,6 +45,9 @@ def accuracy(run: Run) -> dict:
             "met": value >= 0.99,
         }
     }
+    run.progress("accuracy", result)
+    if run.out_of_time():
+        return result | {"experiments": {"error": SKIPPED}}
     sweep = command_result(run, "experiments", commands["experiments"])
     for job, name in zip(sweep["jobs"], ("vae_mnist", "dcgan_mnist"), strict=True):
         row = {

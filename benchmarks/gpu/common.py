@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import torch
 from harness import ROOT
 from omegaconf import OmegaConf
 
+from dlnotes.errors import one_line
 from dlnotes.run.build import build_datamodule
 
 
@@ -91,6 +93,20 @@ class Run:
     started: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
     datamodules: dict = field(default_factory=dict)
+    # what is measured so far, written out after every variant (`save`), so that a run cut off
+    # at its time limit leaves every figure it had; `deadline`: time.monotonic() to stop by
+    results: dict = field(default_factory=dict)
+    save: Callable[[], None] = lambda: None
+    deadline: float | None = None
+
+    def progress(self, section: str, partial: dict) -> None:
+        """Section `section` so far: kept, and written out at once."""
+        self.results[section] = partial
+        self.save()
+
+    def out_of_time(self) -> bool:
+        """The run's time budget is spent (`time_budget_s`): no new measurement starts."""
+        return self.deadline is not None and time.monotonic() > self.deadline
 
     @property
     def device(self) -> torch.device:
@@ -116,6 +132,21 @@ class Run:
         if why and why not in self.notes:
             self.notes.append(why)
         return "n/a on CPU"
+
+
+SKIPPED = "skipped: the time budget (time_budget_s) was spent"
+
+
+def measured(run: Run, measure: Callable[..., dict], *args) -> dict:
+    """`measure(*args)`'s row, or the one-line reason it failed (a compile error, out of
+    memory), or that the time budget was spent; the section goes on either way."""
+    if run.out_of_time():
+        return {"error": SKIPPED}
+    try:
+        return measure(*args)
+    except Exception as error:  # noqa: BLE001 - recorded in the row, the next variant runs
+        free_memory()
+        return {"error": one_line(error)}
 
 
 # --- measuring -------------------------------------------------------------------------------

@@ -7,11 +7,12 @@ import statistics
 import lightning as L
 from harness import compose_train_config
 from hydra.utils import instantiate
+from omegaconf import open_dict
 from parity import ours
 
 from dlnotes.run.build import build_datamodule
 
-from .common import Run, free_memory, throughput_overrides
+from .common import Run, free_memory, measured, throughput_overrides
 
 DATA_WAIT_ACTIONS = ("train_dataloader_next", "batch_to_device")
 
@@ -56,6 +57,9 @@ def data_wait(run: Run, case: str, on_device: bool) -> dict:
     cfg = compose_train_config(overrides, run.tmp / f"data-{case}-{on_device}")
     L.seed_everything(cfg.seed)
     datamodule = build_datamodule(cfg)
+    steps = steps_the_data_has(datamodule, steps, f"{case} at batch {batch}")
+    with open_dict(cfg):
+        cfg.trainer.limit_train_batches = steps
     initial = instantiate(cfg.model.net).state_dict()
     profiled = KeepProfile()
     # the steps after the first, synchronized: what a step takes, waits included
@@ -74,19 +78,31 @@ def data_wait(run: Run, case: str, on_device: bool) -> dict:
     free_memory()
     return {
         "batch": batch,
+        "steps": steps,
         "data_wait_ms_per_step": round(wait_ms, 3),
         "step_ms": round(step_ms, 3),
         "share": round(wait_ms / step_ms, 4),
     }
 
 
+def steps_the_data_has(datamodule, steps: int, what: str) -> int:
+    """`steps`, or fewer when one epoch of the data has fewer batches (at least 2: one warm-up
+    and one timed step)."""
+    datamodule.setup("fit")
+    available = len(datamodule.train_dataloader())
+    if available < 2:
+        raise RuntimeError(f"{what}: {available} training batch(es), too few to time (2 or more)")
+    return min(steps, available)
+
+
 def data(run: Run) -> dict:
     result = {}
     for case in ("mnist", "synthetic"):
-        result[case] = {
-            f"on_device={str(value).lower()}": data_wait(run, case, value)
-            for value in (True, False)
-        }
+        result[case] = {}
+        for value in (True, False):
+            setting = f"on_device={str(value).lower()}"
+            result[case][setting] = measured(run, data_wait, run, case, value)
+            run.progress("data", result)
         if run.dry:
             run.na("data.on_device: on a CPU both settings index batches in host memory")
     return result

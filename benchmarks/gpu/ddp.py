@@ -109,6 +109,7 @@ def ddp(run: Run) -> dict:
             }
             free_memory()
     result["notes_bn"] = notes_bn_under_ddp(run)
+    run.progress("ddp", result)
     done = command_result(run, "ddp", ddp_command(run))
     marks = done["marks"]
     world = int(marks["SUITE_WORLD"])

@@ -3,7 +3,7 @@ overhead shows), each variant's images/s, train.py's path against the plain loop
 (gpu.throughput), and a profile of train.py's path: host reads of device values per step (each
 one a wait for the GPU), wall and GPU kernel time per step, the top operators."""
 
-from .common import Run, throughput_overrides
+from .common import Run, measured, throughput_overrides
 from .throughput import profile_ours, throughput_section, variant_overrides
 
 NIN_VARIANTS = ("fp32", "bf16+channels_last", "compile+bf16+channels_last")
@@ -15,8 +15,8 @@ def nin(run: Run) -> dict:
     steps = sizes.nin_warmup + sizes.profile_steps
     overrides = throughput_overrides(run, "nin", sizes.nin_shape, 10, batch, steps)
     overrides += variant_overrides("bf16+channels_last")
-    result["profile"] = profile_ours(
-        run, overrides, sizes.nin_warmup, sizes.profile_steps, "nin-profile"
+    profiled = measured(
+        run, profile_ours, run, overrides, sizes.nin_warmup, sizes.profile_steps, "nin-profile"
     )
-    result["profile"]["variant"] = "bf16+channels_last"
+    result["profile"] = profiled | {"variant": "bf16+channels_last"}
     return result

@@ -62,8 +62,16 @@ def markdown(results: dict) -> str:
         if "error" in section:
             lines += [f"### {name}", "", f"failed: {section['error'].splitlines()[-1]}", ""]
             continue
-        lines += WRITERS[name](section) + [""]
+        try:
+            lines += WRITERS[name](section) + [""]
+        except (KeyError, TypeError):  # a section the run stopped inside: what it has is JSON
+            lines += [f"### {name}", "", INCOMPLETE, ""]
     return "\n".join(lines)
+
+
+INCOMPLETE = (
+    "incomplete: the run stopped inside this section; its figures so far are in gpu_suite.json"
+)
 
 
 def throughput_lines(title: str, section: dict) -> list[str]:
@@ -76,6 +84,9 @@ def throughput_lines(title: str, section: dict) -> list[str]:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for variant, row in section["variants"].items():
+        if "error" in row:
+            lines.append(f"| {variant} | {row['error']} | | | | |")
+            continue
         met = "met" if row["met"] else "**not met**"
         lines.append(
             f"| {variant} | {number(row['ours'])} | {number(row['plain'])} | "

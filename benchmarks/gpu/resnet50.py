@@ -7,7 +7,7 @@ host."""
 
 import torch
 
-from .common import Run, free_memory, throughput_overrides
+from .common import Run, free_memory, measured, throughput_overrides
 from .throughput import ours_only, profile_ours, throughput_section, variant_overrides
 
 RESNET_VARIANTS = (
@@ -25,40 +25,51 @@ def resnet50(run: Run) -> dict:
     result = throughput_section(
         run, "resnet50", model, sizes.resnet_shape, 1000, RESNET_VARIANTS, batch
     )
-    best = result["variants"][result["best"]]["ours"]
+    best = result["variants"][result["best"]]["ours"] if result["best"] else None
     result["goal"] = {
         "images_per_s": best,
         "goal": GOAL_RESNET,
-        "met": best >= GOAL_RESNET,
-        "vs_a100_reference": round(best / A100_REFERENCE, 2),
+        "met": best is not None and best >= GOAL_RESNET,
+        "vs_a100_reference": round(best / A100_REFERENCE, 2) if best else None,
     }
+    run.progress("resnet50", result)
     # twice the batch, bf16 + channels_last: more images/s there means the GPU had room to spare
     steps = sizes.warmup + sizes.steps
     overrides = throughput_overrides(run, model, sizes.resnet_shape, 1000, 2 * batch, steps)
     overrides += variant_overrides("bf16+channels_last")
-    try:
-        doubled = ours_only(run, overrides, sizes.warmup, sizes.steps, "resnet50-2x")
-    except torch.OutOfMemoryError:
-        doubled = {"batch": 2 * batch, "ours": "out of GPU memory", "peak_gib_ours": "-"}
-        free_memory()
-    result["doubled_batch"] = doubled
+    result["doubled_batch"] = {"batch": 2 * batch} | measured(
+        run, doubled_batch, run, overrides, sizes.warmup, sizes.steps, 2 * batch
+    )
+    run.progress("resnet50", result)
     # where the time goes at the given batch: the GPU busy, or waiting for the host
     steps = sizes.warmup + sizes.profile_steps
     overrides = throughput_overrides(run, model, sizes.resnet_shape, 1000, batch, steps)
     overrides += variant_overrides("bf16+channels_last")
-    profiled = profile_ours(run, overrides, sizes.warmup, sizes.profile_steps, "resnet50-profile")
+    profiled = measured(
+        run, profile_ours, run, overrides, sizes.warmup, sizes.profile_steps, "resnet50-profile"
+    )
     result["profile"] = profiled | {"variant": "bf16+channels_last"}
     result["limit"] = limit(run, result)
     return result
+
+
+def doubled_batch(run: Run, overrides: list[str], warmup: int, steps: int, batch: int) -> dict:
+    try:
+        return ours_only(run, overrides, warmup, steps, "resnet50-2x")
+    except torch.OutOfMemoryError:
+        free_memory()
+        return {"batch": batch, "ours": "out of GPU memory", "peak_gib_ours": "-"}
 
 
 def limit(run: Run, result: dict) -> str:
     """What held the best variant below the goal, from the same run's measurements."""
     if result["goal"]["met"]:
         return "none: the goal is met"
-    busy = result["profile"]["gpu_busy_share"]
-    same_batch = result["variants"]["bf16+channels_last"]["ours"]
-    doubled = result["doubled_batch"]["ours"]
+    busy = result["profile"].get("gpu_busy_share")
+    same_batch = result["variants"].get("bf16+channels_last", {}).get("ours")
+    doubled = result["doubled_batch"].get("ours")
+    if not isinstance(same_batch, float):
+        return "not measured: bf16 + channels_last did not run"
     gain = doubled / same_batch if isinstance(doubled, float) else None
     if not isinstance(busy, float):
         return run.na("what limits the best variant (the GPU's busy share)")

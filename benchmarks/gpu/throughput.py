@@ -16,7 +16,7 @@ from torch.profiler import ProfilerActivity, profile
 
 from dlnotes.run.build import build_datamodule, build_model, build_trainer
 
-from .common import Run, free_memory, peak_memory, throughput_overrides
+from .common import Run, free_memory, measured, peak_memory, throughput_overrides
 
 SWITCHES = {
     "bf16": "trainer.precision=bf16-mixed",
@@ -92,22 +92,27 @@ def throughput_section(
         else (run.sizes.nin_warmup, run.sizes.nin_steps)
     )
     rows = {}
-    for variant in variants:
-        overrides = throughput_overrides(run, model, shape, classes, batch, warmup + steps)
-        overrides += variant_overrides(variant)
-        rows[variant] = ours_and_plain(run, overrides, warmup, steps, f"{section}-{variant}")
-        rows[variant]["bar"] = BARS[section]
-        rows[variant]["met"] = rows[variant]["ratio"] >= BARS[section]
-        print(f"{section} {variant}: {rows[variant]}", flush=True)
-    best = max(rows, key=lambda v: rows[v]["ours"])
-    return {
+    result = {
         "model": model if model == section else f"{model} (dry run: standing in for {section})",
         "shape": shape,
         "batch": batch,
         "steps": {"warmup": warmup, "timed": steps},
         "variants": rows,
-        "best": best,
+        "best": None,
     }
+    for variant in variants:
+        overrides = throughput_overrides(run, model, shape, classes, batch, warmup + steps)
+        overrides += variant_overrides(variant)
+        name = f"{section}-{variant}"
+        rows[variant] = measured(run, ours_and_plain, run, overrides, warmup, steps, name)
+        if "error" not in rows[variant]:
+            rows[variant]["bar"] = BARS[section]
+            rows[variant]["met"] = rows[variant]["ratio"] >= BARS[section]
+        print(f"{section} {variant}: {rows[variant]}", flush=True)
+        run.progress(section, result)
+    done = [v for v in rows if "error" not in rows[v]]
+    result["best"] = max(done, key=lambda v: rows[v]["ours"]) if done else None
+    return result
 
 
 class ProfileSteps(L.Callback):

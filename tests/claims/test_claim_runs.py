@@ -68,3 +68,26 @@ def test_a_full_scale_run_points_its_jobs_at_the_worktree(monkeypatch, tmp_path)
     assert claim_runs.jobs_root == claim_runs.ROOT  # back for the next run
     command.run_at_scale(None, "smoke", tmp_path / "out")
     assert seen[-1] == claim_runs.ROOT  # a smoke run uses the working tree as it is
+
+
+def test_several_claims_run_one_after_another_and_a_failure_does_not_stop_the_rest(
+    monkeypatch, tmp_path, capsys
+):
+    ran = []
+
+    def fake_run(claim, scale, out):
+        ran.append(claim.name)
+        if claim.name == "bn":
+            raise RuntimeError("boom")
+        return {"comparison": {"verdict": "holds"}, "wall_s": 1.0}
+
+    monkeypatch.setattr(command, "run_at_scale", fake_run)
+    monkeypatch.setattr(command, "LOCK", tmp_path / "claims.lock")
+    with pytest.raises(ConfigError, match="1 of 2 claims failed: bn"):
+        command.main(["run", "bn,vae_beta", "scale=smoke", f"out={tmp_path}"])
+    assert ran == ["bn", "vae_beta"]
+    assert (tmp_path / "vae_beta" / "vae_beta.json").is_file()
+    assert "bn: failed: RuntimeError: boom" in capsys.readouterr().err
+    assert [claim.name for claim in command.chosen_claims("all")] == command.claim_names()
+    with pytest.raises(ConfigError, match="no claim 'nope'"):
+        command.chosen_claims("bn,nope")  # refused before any claim runs

@@ -10,8 +10,10 @@ from dlnotes.claims import report as report_module
 from dlnotes.claims.design import design, measured_as_designed
 from dlnotes.claims.holm import adjusted_verdict, holm_adjusted
 from dlnotes.claims.measure import verdict
-from dlnotes.claims.report import clipped, sequence
+from dlnotes.claims.overview import adjusted_p_values, plain_summary, sequence
+from dlnotes.claims.section import clipped, ratio_lines, unmeasured_section
 from dlnotes.claims.spec import DATA_VARIABLE, load_claim
+from dlnotes.claims.words import link, shown_verdict
 
 
 def test_holm_on_a_hand_worked_example():
@@ -64,14 +66,14 @@ def test_a_definition_check_says_what_was_measured_and_is_left_out_of_holm(monke
     definition = load_claim("miou_definitions")
     assert definition.kind == "definition" and load_claim("bn").kind == "claim"
     comparison = {"verdict": "holds", "difference": -0.008, "p_value": 0.0048}
-    text = report_module.shown_verdict(definition, comparison, None)
+    text = shown_verdict(definition, comparison, None)
     assert text.startswith("definition check: the two numbers differ") and "holds" not in text
     records = {
         "miou_definitions": {"comparison": comparison},
         "bn": {"comparison": {"verdict": "holds", "p_value": 0.02}},
         "nin_head": {"comparison": {"verdict": "not resolved (within noise)", "p_value": 0.5}},
     }
-    assert report_module.adjusted_p_values(records) == pytest.approx({"bn": 0.04, "nin_head": 0.5})
+    assert adjusted_p_values(records) == pytest.approx({"bn": 0.04, "nin_head": 0.5})
 
 
 def test_ratios_are_shown_seed_by_seed():
@@ -81,7 +83,7 @@ def test_ratios_are_shown_seed_by_seed():
         {"name": "Fast", "values": [30.0, 20.0], "also": {metric: [12.0, 3.0]}},
         {"name": "R-CNN", "values": [2.0, 2.0], "also": {metric: [10.0, None]}},
     ]
-    lines = report_module.ratio_lines(claim, arms)
+    lines = ratio_lines(claim, arms)
     assert "- speed/images_per_s@14: 1.2, n/a" in lines
     assert "- speed/images_per_s@2000: 15, 10" in lines  # the measure itself
 
@@ -115,7 +117,7 @@ def test_a_record_of_an_earlier_design_is_not_reported_as_the_claims_verdict(tmp
     old = {"overrides": claim.common, "arms": [vars(arm) for arm in claim.arms]}
     assert measured_as_designed(claim, old)
     assert not measured_as_designed(claim, {**old, "overrides": ["model=nin"]})
-    section = report_module.unmeasured_section(claim, {"date": "2026-11-30", "commit": "abc"})
+    section = unmeasured_section(claim, {"date": "2026-11-30", "commit": "abc"})
     assert "Not measured in this design yet" in section and "earlier design" in section
 
 
@@ -137,8 +139,7 @@ def test_the_plain_summary_groups_the_claims_by_their_verdict():
     }
     adjusted = {"vae_beta": 0.001, "nin_1x1": 0.2, "nin_head": 0.8}
     stale = {"gan_smoothing": {}}
-    text = report_module.plain_summary(records, stale, adjusted)
-    link = report_module.link
+    text = plain_summary(records, stale, adjusted)
     assert f"Hold in their strong form (the other arm never got there): {link('bn')}." in text
     assert f"Hold after Holm's correction: {link('vae_beta')}." in text
     assert f"Held before Holm's correction only: {link('nin_1x1')}." in text

@@ -99,12 +99,19 @@ def test_data_wait_on_and_off_the_device(dry_run):
             assert 0 < row["share"] < 1
 
 
-def test_write_docs_replaces_only_the_gpu_section(dry_run, tmp_path, monkeypatch):
-    suite, _, out = dry_run
+def docs_with_an_empty_gpu_section(suite, tmp_path, monkeypatch) -> Path:
+    """A docs/benchmarks.md stand-in whose GPU section is not run yet; the suite writes it."""
     docs = tmp_path / "benchmarks.md"
     start, end = suite.MARKERS
     docs.write_text(f"# Benchmarks\n\n## 6. GPU\n\n{start}\nnot run yet\n{end}\n\nafter\n")
     monkeypatch.setattr(suite, "DOCS", docs)
+    return docs
+
+
+def test_write_docs_replaces_only_the_gpu_section(dry_run, tmp_path, monkeypatch):
+    suite, _, out = dry_run
+    docs = docs_with_an_empty_gpu_section(suite, tmp_path, monkeypatch)
+    start, end = suite.MARKERS
     suite.write_docs((out / "gpu_suite.md").read_text().strip())
     written = docs.read_text()
     assert "not run yet" not in written and "### 4. DDP" in written
@@ -131,3 +138,121 @@ def test_what_limits_resnet50_is_read_from_the_same_run(dry_run, busy, doubled, 
     }
     assert suite.limit(run, result).startswith(limit)
     assert suite.limit(run, result | {"goal": {"met": True}}) == "none: the goal is met"
+
+
+# --- a run that can be taken in one short call (all on the CPU) ------------------------------
+
+
+def test_a_run_cut_off_keeps_every_figure_measured_before(tmp_path, mnist_dir, monkeypatch):
+    """Killed inside its last section (here: the second data row raises), the files on disk
+    hold the earlier sections and the row measured before."""
+    suite = load_benchmark("gpu_suite")
+    from gpu import data as data_section
+
+    measure, calls = data_section.data_wait, []
+
+    def dies_on_the_second(run, case, on_device):
+        calls.append(case)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # what a time limit's kill leaves: no clean ending
+        return measure(run, case, on_device)
+
+    monkeypatch.setattr(data_section, "data_wait", dies_on_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        suite.main(
+            ["dry_run=true", f"out={tmp_path}", f"data_dir={mnist_dir}", "sections=nin,data"]
+        )
+    saved = json.loads((tmp_path / "gpu_suite.json").read_text())
+    assert list(saved["nin"]["variants"]) == list(suite.NIN_VARIANTS)
+    assert list(saved["data"]["mnist"]) == ["on_device=true"]
+    assert "### 2. NIN" in (tmp_path / "gpu_suite.md").read_text()
+
+
+def test_a_failing_variant_is_recorded_and_the_section_goes_on(tmp_path, mnist_dir, monkeypatch):
+    suite = load_benchmark("gpu_suite")
+    from gpu import throughput
+
+    measure = throughput.ours_and_plain
+
+    def no_compiler(run, overrides, warmup, steps, name):
+        if "model.compile=true" in overrides:
+            raise RuntimeError("InductorError: no C compiler found\nlong traceback")
+        return measure(run, overrides, warmup, steps, name)
+
+    monkeypatch.setattr(throughput, "ours_and_plain", no_compiler)
+    results = suite.main(["dry_run=true", f"out={tmp_path}", "sections=nin"])
+    rows = results["nin"]["variants"]
+    assert rows["compile+bf16+channels_last"] == {
+        "error": "RuntimeError: InductorError: no C compiler found"
+    }
+    assert (
+        is_number(rows["fp32"]["ours"]) and results["nin"]["best"] != "compile+bf16+channels_last"
+    )
+    assert "no C compiler found" in (tmp_path / "gpu_suite.md").read_text()
+
+
+def test_a_spent_time_budget_skips_what_is_left(tmp_path):
+    suite = load_benchmark("gpu_suite")
+    results = suite.main(["dry_run=true", f"out={tmp_path}", "sections=nin", "time_budget_s=1e-9"])
+    assert results["nin"] == {"error": suite.SKIPPED}
+
+
+def test_timed_steps_are_bounded_by_the_batches_the_data_has(mnist_dir):
+    load_benchmark("gpu_suite")
+    from gpu.data import steps_the_data_has
+    from parity import Stopwatch
+
+    from dlnotes.data.torchvision_sets import MNISTDataModule
+
+    data = MNISTDataModule(data_dir=mnist_dir, download=False, batch_size=128, on_device=False)
+    assert steps_the_data_has(data, 100, "mnist") == 4  # 450 training images: 4 batches of 128
+    few = MNISTDataModule(data_dir=mnist_dir, download=False, batch_size=512, on_device=False)
+    with pytest.raises(RuntimeError, match="1 training batch"):
+        steps_the_data_has(few, 100, "mnist")
+    never = Stopwatch(seed=0, compare_steps=0, warmup=1, until=100)
+    with pytest.raises(RuntimeError, match="timed nothing: training ran 4 steps"):
+        never.check(steps_run=4)  # a stopwatch never stopped is an error, not 0 s
+
+
+def test_mnist_missing_is_one_line_before_anything_runs(tmp_path):
+    suite = load_benchmark("gpu_suite")
+    with pytest.raises(SystemExit) as stopped:
+        suite.main(["dry_run=true", f"out={tmp_path}", f"data_dir={tmp_path}", "sections=data"])
+    message = str(stopped.value)
+    assert message.startswith("error: MNIST not found in") and "\n" not in message
+    assert "train-images-idx3-ubyte" in message and not (tmp_path / "gpu_suite.json").exists()
+
+
+def test_docs_from_puts_both_parts_into_the_docs(dry_run, tmp_path, monkeypatch):
+    suite, _, out = dry_run
+    docs = docs_with_an_empty_gpu_section(suite, tmp_path, monkeypatch)
+    end = suite.MARKERS[1]
+    second = tmp_path / "part2"
+    second.mkdir()
+    (second / "gpu_suite.md").write_text("### second part\n")
+    suite.main([f"docs_from={out},{second}"])
+    written = docs.read_text()
+    assert "not run yet" not in written
+    assert written.index("### 1. ResNet50") < written.index("### second part") < written.index(end)
+
+
+TITLES = {
+    "resnet50": "### 1. ResNet50",
+    "nin": "### 2. NIN",
+    "accuracy": "### 3. Time to accuracy",
+    "ddp": "### 4. DDP",
+    "data": "### 5. In-memory data",
+}
+
+
+@pytest.mark.parametrize("section", list(TITLES))
+def test_each_section_run_alone_writes_its_part(section, tmp_path, mnist_dir):
+    """A call may hold one section only (sections=...): it writes its own part, whole."""
+    suite = load_benchmark("gpu_suite")
+    args = ["dry_run=true", f"out={tmp_path}", f"data_dir={mnist_dir}", f"sections={section}"]
+    results = suite.main(args)
+    assert "error" not in results[section], results[section].get("error")
+    saved = json.loads((tmp_path / "gpu_suite.json").read_text())
+    assert set(saved) & set(TITLES) == {section}
+    markdown = (tmp_path / "gpu_suite.md").read_text()
+    assert TITLES[section] in markdown and "incomplete" not in markdown

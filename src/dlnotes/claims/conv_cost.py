@@ -10,11 +10,9 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from hydra.utils import instantiate
-from omegaconf import OmegaConf
 from torch.utils.flop_counter import FlopCounterMode
 
-from dlnotes.checkpoints.load import model_from_checkpoint
+from dlnotes.claims.trained_run import split_batches, trained_run
 
 WARMUP_STEPS = 3
 TIMED_STEPS = 20
@@ -43,11 +41,9 @@ def training_step_ms(model: torch.nn.Module, images: torch.Tensor, labels: torch
 def conv_cost(run_dir: Path) -> dict[str, float]:
     """{"cost/parameters", "cost/mflops", "cost/step_ms"} of a classifier's run: its last
     checkpoint, one training batch of its data config (its batch size), on the CPU."""
-    config = OmegaConf.load(Path(run_dir) / ".hydra" / "config.yaml")
-    model = model_from_checkpoint(Path(run_dir) / "checkpoints" / "last.ckpt").cpu()
-    data = instantiate(config.data, on_device=False)
-    data.setup("fit")
-    images, labels = data.on_after_batch_transfer(next(iter(data.train_dataloader())), 0)
+    model, data = trained_run(run_dir)
+    model.cpu()
+    images, labels = next(split_batches(data, "train"))
     return {
         "cost/parameters": float(sum(p.numel() for p in model.parameters())),
         "cost/mflops": forward_flops(model.eval(), images) / 1e6,

@@ -13,20 +13,16 @@ their order.
 from pathlib import Path
 
 import torch
-from hydra.utils import instantiate
-from omegaconf import OmegaConf
 from torchmetrics.functional.classification import binary_auroc
 
-from dlnotes.checkpoints.load import model_from_checkpoint
+from dlnotes.claims.trained_run import split_batches, trained_run
 
 
 @torch.no_grad()
 def discriminator_logits(model, data, split: str) -> torch.Tensor:
     """D's logit for each real image of `split` (the GAN task's `discriminator`, eval mode)."""
-    loader = {"train": data.train_dataloader, "test": data.test_dataloader}[split]()
     logits = []
-    for batch in loader:
-        images, _ = data.on_after_batch_transfer(batch, 0)
+    for images, _ in split_batches(data, split):
         logits.append(model.discriminator(images.to(model.device)).float().flatten())
     return torch.cat(logits)
 
@@ -34,10 +30,8 @@ def discriminator_logits(model, data, split: str) -> torch.Tensor:
 def discriminator_fit(run_dir: Path) -> dict[str, float]:
     """{"fit/d_train", "fit/d_test": mean D(x) = P(real) on the training and the held-out real
     images, "fit/d_auc": how well D's logit tells the training images from the held-out ones}."""
-    config = OmegaConf.load(Path(run_dir) / ".hydra" / "config.yaml")
-    model = model_from_checkpoint(Path(run_dir) / "checkpoints" / "last.ckpt").eval()
-    data = instantiate(config.data, on_device=False)
-    data.setup("fit")
+    model, data = trained_run(run_dir)
+    model.eval()
     return memorisation(*(discriminator_logits(model, data, s) for s in ("train", "test")))
 
 

@@ -10,19 +10,15 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from hydra.utils import instantiate
-from omegaconf import OmegaConf
 
-from dlnotes.checkpoints.load import model_from_checkpoint
+from dlnotes.claims.trained_run import split_batches, trained_run
 
 
 @torch.no_grad()
 def split_metrics(model, data, split: str) -> dict[str, float]:
     """Accuracy and mean cross-entropy of `model` (eval mode) over `split`."""
-    loader = {"train": data.train_dataloader, "test": data.test_dataloader}[split]()
     correct, loss, count = 0, 0.0, 0
-    for batch in loader:
-        images, labels = data.on_after_batch_transfer(batch, 0)
+    for images, labels in split_batches(data, split):
         logits = model(images.to(model.device))
         labels = labels.to(logits.device)
         correct += int((logits.argmax(1) == labels).sum())
@@ -34,8 +30,6 @@ def split_metrics(model, data, split: str) -> dict[str, float]:
 def fit_gap(run_dir: Path) -> dict[str, float]:
     """{"fit/train_acc", "fit/train_loss", "fit/test_acc", "fit/test_loss"} of a classifier's
     run, its last checkpoint in eval mode, on its data config's train and test splits."""
-    config = OmegaConf.load(Path(run_dir) / ".hydra" / "config.yaml")
-    model = model_from_checkpoint(Path(run_dir) / "checkpoints" / "last.ckpt").eval()
-    data = instantiate(config.data)
-    data.setup("fit")
+    model, data = trained_run(run_dir)
+    model.eval()
     return split_metrics(model, data, "train") | split_metrics(model, data, "test")

@@ -1,5 +1,5 @@
-"""Holm–Bonferroni over the claims of the report: testing 11 claims at p < 0.05 each would
-find about one "difference" by chance; Holm's step-down keeps the chance of any false one at
+"""Holm–Bonferroni over the claims of the report: testing a dozen claims at p < 0.05 each would
+find about half a "difference" by chance; Holm's step-down keeps the chance of any false one at
 0.05, and is never weaker than Bonferroni.
 
 The raw p-values sorted ascending, p(1) ≤ … ≤ p(m): p(i) is adjusted to

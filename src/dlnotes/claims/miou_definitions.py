@@ -18,12 +18,10 @@ set that sentence can mean:
 from pathlib import Path
 
 import torch
-from hydra.utils import instantiate
-from omegaconf import OmegaConf
 from torchmetrics.classification import MulticlassJaccardIndex
 from torchmetrics.segmentation import MeanIoU as TorchmetricsMeanIoU
 
-from dlnotes.checkpoints.load import model_from_checkpoint
+from dlnotes.claims.trained_run import split_batches, trained_run
 from dlnotes.metrics.miou import MeanIoU, confusion_matrix, miou_from_confusion
 
 
@@ -43,13 +41,9 @@ def per_image_mious(
 def test_set_predictions(run_dir: Path) -> tuple[torch.Tensor, torch.Tensor, int, int | None]:
     """A trained segmenter's predicted labels and the targets on its data config's test split,
     with its num_classes and ignore_index."""
-    config = OmegaConf.load(Path(run_dir) / ".hydra" / "config.yaml")
-    model = model_from_checkpoint(Path(run_dir) / "checkpoints" / "last.ckpt")
-    data = instantiate(config.data)
-    data.setup("test")
+    model, data = trained_run(run_dir, "test")
     labels, targets = [], []
-    for batch in data.test_dataloader():
-        images, masks = data.on_after_batch_transfer(batch, 0)
+    for images, masks in split_batches(data, "test"):
         labels.append(model(images.to(model.device)).argmax(1).cpu())
         targets.append(masks)
     return torch.cat(labels), torch.cat(targets), model.num_classes, model.ignore_index
