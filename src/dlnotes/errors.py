@@ -1,11 +1,16 @@
 """Errors a user can fix: printed as one line, without a traceback, exit code 1."""
 
+import os
 import re
 
+import torch.distributed as dist
 from hydra.errors import InstantiationException
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from omegaconf.errors import MissingMandatoryValue
 from PIL import UnidentifiedImageError
+
+# torch's errors of the rendezvous store (DistNetworkError, DistStoreError, ...), where built
+RENDEZVOUS_ERRORS = tuple(e for e in (getattr(dist, "DistError", None),) if e is not None)
 
 
 class ConfigError(ValueError):
@@ -31,6 +36,8 @@ def user_error(error: BaseException) -> str | None:
     while error is not None:
         if isinstance(error, ConfigError | TrainingDiverged | TrainingInterrupted):
             return str(error)
+        if isinstance(error, RENDEZVOUS_ERRORS):  # the ranks could not meet
+            return rendezvous_failed(error)
         if isinstance(error, MisconfigurationException):
             return str(error).strip().splitlines()[0]
         if isinstance(error, MissingMandatoryValue):
@@ -47,6 +54,19 @@ def user_error(error: BaseException) -> str | None:
             return f"a dataset file is not a readable image: {reason}; delete or replace it"
         error = error.__cause__ or error.__context__
     return None
+
+
+def rendezvous_failed(error: BaseException) -> str:
+    """Ranks that could not meet at the master's address: which address, and what to check."""
+    address = os.environ.get("MASTER_ADDR", "the master address")
+    port = os.environ.get("MASTER_PORT", "its port")
+    world = os.environ.get("WORLD_SIZE", "all")
+    return (
+        f"the {world} processes of this run could not meet at {address}:{port} in time "
+        f"(trainer.strategy.timeout): check that {address} resolves on every node "
+        f"(getent hosts {address}), that port {port} is open between the nodes (firewall), and "
+        f"that every rank started (the job's log, squeue) [{_first_line(error)}]"
+    )
 
 
 def _is_bad_argument(cause: BaseException | None) -> bool:

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,26 @@ def test_ranks_started_by_a_launcher_name_one_run_directory(monkeypatch, env, ex
         assert re.fullmatch(r"\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d-\d{6}", stamp)
     else:
         assert stamp == expected
+
+
+def test_a_master_that_cannot_be_reached_ends_in_one_line_within_the_timeout(tmp_path):
+    """A master address that does not resolve: the ranks give up after the process-group
+    timeout (trainer.strategy.timeout) with one line naming the address and what to check,
+    instead of retrying for ever."""
+    timeout, started = 10, time.monotonic()
+    master = {"MASTER_ADDR": "no-such-node.invalid", "MASTER_PORT": "29577"}
+    command = [sys.executable, str(ROOT / "train.py"), *TINY, "data.image_size=16"]
+    command += [f"trainer.strategy.timeout.seconds={timeout}", f"paths.log_dir={tmp_path}"]
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=os.environ | {"PYTHONPATH": str(ROOT / "tests")} | master,
+    )
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert time.monotonic() - started < timeout + 60  # ~5 s of imports a process
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert errors, done.stderr[-3000:]
+    assert "could not meet at no-such-node.invalid:29577" in errors[0]
+    assert "getent hosts no-such-node.invalid" in errors[0] and "firewall" in errors[0]

@@ -2,14 +2,9 @@
 does): launcher sweeps for a DDP and a one-process trainer, the sbatch script over an
 allocation, `scontrol requeue` and the preemption signal. Each run is a real Slurm job."""
 
-import csv
 import json
-import os
 import re
-import shutil
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,59 +15,31 @@ from optuna.trial import TrialState
 from dlnotes.train import train
 from helpers.compose import compose_config, fast_overrides
 from helpers.paths import ROOT
-from helpers.processes import subprocess_env
 from helpers.runs import (
-    DDP_TINY,
-    RESUMED_RUN,
     assert_val_acc_is_over_the_whole_split,
     only_rank_zero_wrote,
 )
+from helpers.slurm import (
+    PARTITION,
+    RESUMABLE,
+    TINY,
+    assert_continued_to_the_uninterrupted_end,
+    paused_job,
+    ready_nodes,
+    sbatch,
+    summary_rows,
+    sweep,
+    wait_for_end,
+)
 from helpers.studies import LEARNS_THEN_STUCK, TRIAL, journal_study
-
-PARTITION = os.environ.get("DLNOTES_SLURM_PARTITION", "debug")
-# test_ddp's tiny run on any trainer, and test_resume's run that a requeue must not change
-TINY = [*DDP_TINY[1:], "data.image_size=16"]
-RESUMABLE = [o for o in RESUMED_RUN if o != "trainer=cpu"] + ["data.image_size=16", "logger=csv"]
-COMPARED = ("train/loss_epoch", "val/loss", "val/acc", "test/loss", "test/acc")
 
 
 @pytest.fixture(scope="module")
 def slurm() -> str:
     """The partition jobs go to; skips (a failure under CI=true) without a cluster."""
-    if shutil.which("sinfo") is None:
-        pytest.skip("no Slurm here: start a one-node cluster with sudo scripts/slurm_cluster.sh")
-    state = subprocess.run(
-        ["sinfo", "--noheader", "--partition", PARTITION, "--format", "%T"],
-        capture_output=True,
-        text=True,
-    ).stdout.split()
-    if not state or not state[0].startswith(("idle", "mixed", "allocated")):
-        pytest.skip(
-            f"Slurm partition {PARTITION!r} is not up (sinfo: {state}): run "
-            "sudo scripts/slurm_cluster.sh"
-        )
+    if not ready_nodes():
+        pytest.skip(f"Slurm partition {PARTITION!r} is not up: run sudo scripts/slurm_cluster.sh")
     return PARTITION
-
-
-def sweep(*overrides: str, log_dir: Path) -> subprocess.CompletedProcess:
-    command = [
-        sys.executable,
-        str(ROOT / "train.py"),
-        "-m",
-        "hydra/launcher=slurm",
-        f"hydra.launcher.partition={PARTITION}",
-        *overrides,
-        f"paths.log_dir={log_dir}",
-    ]
-    return subprocess.run(
-        command, capture_output=True, text=True, timeout=600, env=subprocess_env()
-    )
-
-
-def summary_rows(log_dir: Path) -> tuple[Path, list[dict]]:
-    (sweep_dir,) = (log_dir / "train" / "multiruns").iterdir()
-    with open(sweep_dir / "summary.csv") as file:
-        return sweep_dir, list(csv.DictReader(file))
 
 
 def slurm_jobs_of(sweep_dir: Path) -> set[str]:
@@ -117,52 +84,6 @@ def test_optuna_sweep_of_one_process_jobs_prunes_through_a_shared_journal(slurm,
 # --- the sbatch script ----------------------------------------------------------------------
 
 
-def sbatch(*options: str, overrides: list[str], log_dir: Path) -> str:
-    """Submit scripts/slurm_ddp.sbatch; returns the job id."""
-    command = [
-        "sbatch",
-        "--parsable",
-        f"--partition={PARTITION}",
-        f"--chdir={ROOT}",
-        f"--output={log_dir}/slurm-%j.out",
-        *options,
-        "scripts/slurm_ddp.sbatch",
-        *overrides,
-        f"paths.log_dir={log_dir}",
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, env=subprocess_env())
-    assert result.returncode == 0, result.stderr
-    return result.stdout.strip().split(";")[0]
-
-
-def job_field(job_id: str, field: str) -> str:
-    shown = subprocess.run(
-        ["scontrol", "show", "job", "-o", job_id], capture_output=True, text=True
-    ).stdout
-    match = re.search(rf"\b{field}=(\S+)", shown)
-    return match.group(1) if match else ""
-
-
-def wait_until(condition, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.5)
-
-
-def wait_for_end(job_id: str, log_dir: Path, seconds: float = 300) -> str:
-    """Waits until the job has ended; a requeued job is released at once (Slurm would hold
-    it 120 s first). Returns its final state."""
-
-    def ended() -> bool:
-        if job_field(job_id, "Reason") == "BeginTime":  # requeued, held
-            subprocess.run(["scontrol", "update", f"jobid={job_id}", "StartTime=now"])
-        return job_field(job_id, "JobState") in ("COMPLETED", "FAILED", "CANCELLED", "TIMEOUT")
-
-    wait_until(ended, seconds, f"Slurm job {job_id} (log: {log_dir}/slurm-{job_id}.out)")
-    return job_field(job_id, "JobState")
-
-
 def test_sbatch_script_runs_one_training_over_the_allocation(slurm, tmp_path):
     """1 node × 2 tasks: two ranks, one run directory, metrics over both ranks."""
     job = sbatch(
@@ -177,20 +98,6 @@ def test_sbatch_script_runs_one_training_over_the_allocation(slurm, tmp_path):
     assert_val_acc_is_over_the_whole_split(run_dir, tmp_path / "check", "data.image_size=16")
 
 
-def paused_job(tmp_path: Path) -> tuple[str, Path]:
-    """A one-task job of RESUMABLE that pauses as its second epoch starts."""
-    marker = tmp_path / "paused"
-    pause = [
-        "+callbacks.pause._target_=helpers.probe_callbacks.PauseAtEpoch",
-        f"+callbacks.pause.marker={marker}",
-    ]
-    job = sbatch(
-        "--nodes=1", "--ntasks-per-node=1", overrides=[*RESUMABLE, *pause], log_dir=tmp_path
-    )
-    wait_until(marker.exists, 120, f"job {job} to reach its second epoch")
-    return job, tmp_path / "train" / "runs" / f"slurm-{job}"
-
-
 @pytest.fixture(scope="module")
 def uninterrupted_metrics(tmp_path_factory) -> dict:
     """The final metrics of RESUMABLE run without a break (once for both requeue tests)."""
@@ -199,22 +106,10 @@ def uninterrupted_metrics(tmp_path_factory) -> dict:
     return objects["metrics"]
 
 
-def assert_continued_to_the_uninterrupted_end(
-    job: str, run_dir: Path, tmp_path: Path, expected: dict
-) -> None:
-    output = (tmp_path / f"slurm-{job}.out").read_text()
-    assert job_field(job, "Restarts") == "1", output
-    assert "resuming from" in (run_dir / "train.log").read_text()  # from checkpoints/last.ckpt
-    resumed = json.loads((run_dir / "result.json").read_text())
-    assert resumed["status"] == "completed"
-    for key in COMPARED:
-        assert resumed["metrics"][key] == expected[key], key
-
-
 def test_requeued_job_continues_and_ends_as_an_uninterrupted_run(
     slurm, uninterrupted_metrics, tmp_path
 ):
-    job, run_dir = paused_job(tmp_path)
+    job, run_dir = paused_job(tmp_path, RESUMABLE, "--nodes=1", "--ntasks-per-node=1")
     subprocess.run(["scontrol", "requeue", job], check=True)
     assert wait_for_end(job, tmp_path) == "COMPLETED"
     assert_continued_to_the_uninterrupted_end(job, run_dir, tmp_path, uninterrupted_metrics)
@@ -223,7 +118,7 @@ def test_requeued_job_continues_and_ends_as_an_uninterrupted_run(
 def test_preemption_signal_saves_requeues_and_continues(slurm, uninterrupted_metrics, tmp_path):
     """SIGUSR1, as `#SBATCH --signal=SIGUSR1@120` sends before the time limit: Lightning saves
     hpc_ckpt_1.ckpt and requeues the job itself; the job comes back and finishes."""
-    job, run_dir = paused_job(tmp_path)
+    job, run_dir = paused_job(tmp_path, RESUMABLE, "--nodes=1", "--ntasks-per-node=1")
     subprocess.run(["scancel", "--signal=USR1", job], check=True)
     assert wait_for_end(job, tmp_path) == "COMPLETED"
     assert (run_dir / "hpc_ckpt_1.ckpt").is_file()

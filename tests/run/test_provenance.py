@@ -11,7 +11,9 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
-from dlnotes.run.provenance import ProvenanceFile, git_state, provenance
+from dlnotes.run.provenance import SLURM_VARIABLES, ProvenanceFile, git_state, provenance
+from dlnotes.train import train
+from helpers.compose import compose_config, fast_overrides
 from helpers.paths import CONF, ROOT
 
 ENTRY_CONFIGS = ["train", "eval", "sample", "inspect", "predict", "export"]
@@ -58,3 +60,22 @@ def test_every_entry_point_writes_provenance_into_its_run_directory(config_name,
     ProvenanceFile().on_job_start(config=job)
     written = json.loads((tmp_path / "provenance.json").read_text())
     assert set(written) >= {"git", "command", "versions", "devices"}
+
+
+def test_a_slurm_job_is_named_with_its_nodes_and_each_rank_s_node(monkeypatch, tmp_path):
+    """Inside a Slurm job: its id, partition, node list and restarts; outside, null. A run's
+    provenance.json gets each rank's node once the ranks have met (one rank here: this one's
+    Slurm node name, which several slurmd on one host do not share)."""
+    for variable in SLURM_VARIABLES.values():
+        monkeypatch.delenv(variable, raising=False)
+    assert provenance()["slurm"] is None
+    slurm = {"SLURM_JOB_ID": "41", "SLURM_JOB_NODELIST": "node[1-2]", "SLURM_JOB_NUM_NODES": "2"}
+    for variable, value in {**slurm, "SLURMD_NODENAME": "node2"}.items():
+        monkeypatch.setenv(variable, value)
+    job = provenance()["slurm"]
+    assert (job["job_id"], job["node_list"], job["nodes"]) == ("41", "node[1-2]", "2")
+    run_dir = tmp_path / "run"
+    train(compose_config(fast_overrides("data.image_size=8", "+trainer.fast_dev_run=1"), run_dir))
+    recorded = json.loads((run_dir / "provenance.json").read_text())
+    assert recorded["ranks"] == [{"rank": 0, "node": "node2"}]
+    assert recorded["slurm"]["job_id"] == "41"

@@ -24,7 +24,7 @@ from dlnotes.config.redact import redact
 from dlnotes.errors import ConfigError
 from dlnotes.loggers.wandb import WandbRunIdInCheckpoint, WatchModel, wandb_run_id
 from dlnotes.run.preflight import check_model_fits_data
-from dlnotes.run.provenance import provenance
+from dlnotes.run.provenance import RankNodesInProvenance, provenance
 from dlnotes.run.resume import checkpoint_dir
 
 log = logging.getLogger(__name__)
@@ -121,6 +121,7 @@ def build_trainer(
         WandbRunIdInCheckpoint(),
         WatchModel(),  # logger.wandb.watch=gradients|parameters|all
         CheckpointOnInterrupt(last_dir),
+        RankNodesInProvenance(cfg.paths.output_dir),  # where each rank ran
         *trial_callbacks(cfg),
     ]
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)

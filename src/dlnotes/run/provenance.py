@@ -12,12 +12,15 @@ import json
 import os
 import platform
 import shlex
+import socket
 import subprocess
 import sys
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
 
+import lightning as L
+import torch.distributed as dist
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
@@ -109,15 +112,41 @@ def command_line() -> str:
     return shlex.join(["python", *program, *arguments])
 
 
+SLURM_VARIABLES = {  # what provenance.json calls it: Slurm's environment variable
+    "job_id": "SLURM_JOB_ID",
+    "array_job_id": "SLURM_ARRAY_JOB_ID",
+    "array_task_id": "SLURM_ARRAY_TASK_ID",
+    "partition": "SLURM_JOB_PARTITION",
+    "node_list": "SLURM_JOB_NODELIST",
+    "nodes": "SLURM_JOB_NUM_NODES",
+    "tasks": "SLURM_NTASKS",
+    "restart_count": "SLURM_RESTART_COUNT",
+}
+
+
+def slurm_job() -> dict | None:
+    """The Slurm job this process runs in (id, partition, its nodes, restarts), else None."""
+    if "SLURM_JOB_ID" not in os.environ:
+        return None
+    return {key: os.environ.get(variable) for key, variable in SLURM_VARIABLES.items()}
+
+
+def node_name() -> str:
+    """This process's node: Slurm's name for it (several slurmd may share one host), else the
+    host's name."""
+    return os.environ.get("SLURMD_NODENAME") or socket.gethostname()
+
+
 def provenance() -> dict:
     """Everything above, with the Hydra job's own overrides (a sweep's job differs from the
-    sweep's command line) and the time."""
+    sweep's command line), the Slurm job if any, and the time."""
     return {
         "git": git_state(),
         "command": command_line(),
         "overrides": [redact_argument(o) for o in job_info().get("overrides", [])],
         "versions": versions(),
         "devices": device_names(),
+        "slurm": slurm_job(),
         "time": datetime.now().astimezone().isoformat(timespec="seconds"),
     }
 
@@ -139,3 +168,27 @@ class ProvenanceFile(Callback):
     def on_job_start(self, config: DictConfig, **kwargs) -> None:
         if process_rank() == 0:
             write_provenance(config.hydra.runtime.output_dir)
+
+
+class RankNodesInProvenance(L.Callback):
+    """Lightning callback: once the processes have met, which node each rank runs on goes into
+    provenance.json ("ranks", in rank order), written by rank 0 — the node list says where the
+    job was, this says where each rank was."""
+
+    def __init__(self, directory: str | Path):
+        self.directory = Path(directory)
+        self.done = False
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if self.done:  # fit and then test: the ranks are where they were
+            return
+        self.done = True
+        nodes = [node_name()]
+        if dist.is_available() and dist.is_initialized():
+            nodes = [None] * dist.get_world_size()
+            dist.all_gather_object(nodes, node_name())
+        if trainer.is_global_zero:
+            path = self.directory / PROVENANCE_FILE
+            recorded = json.loads(path.read_text()) if path.is_file() else provenance()
+            recorded["ranks"] = [{"rank": rank, "node": node} for rank, node in enumerate(nodes)]
+            path.write_text(json.dumps(recorded, indent=2) + "\n")
