@@ -1,6 +1,7 @@
 """Claims runs that can be trusted: one at a time, and jobs from a clean checkout of the
 commit the record names."""
 
+import shutil
 import subprocess
 
 import pytest
@@ -41,13 +42,18 @@ def git(root, *args):
     subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
 
 
-def test_jobs_start_from_a_clean_worktree_of_head(tmp_path):
+def committed_repo(tmp_path):
     repo = tmp_path / "repo"
     repo.mkdir()
     git(repo, "init", "-q")
     (repo / "code.py").write_text("committed\n")
     git(repo, "add", ".")
     git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "first")
+    return repo
+
+
+def test_jobs_start_from_a_clean_worktree_of_head(tmp_path):
+    repo = committed_repo(tmp_path)
     (repo / "code.py").write_text("edited while the claim runs\n")
     with clean_worktree(repo, tmp_path / "worktree") as (folder, commit):
         assert (folder / "code.py").read_text() == "committed\n"
@@ -91,3 +97,16 @@ def test_several_claims_run_one_after_another_and_a_failure_does_not_stop_the_re
     assert [claim.name for claim in command.chosen_claims("all")] == command.claim_names()
     with pytest.raises(ConfigError, match="no claim 'nope'"):
         command.chosen_claims("bn,nope")  # refused before any claim runs
+
+
+def test_a_worktree_left_by_a_killed_run_is_replaced(tmp_path):
+    """A run killed mid-claim leaves its worktree's folder and git's record of it; the next
+    run starts anyway."""
+    repo = committed_repo(tmp_path)
+    git(repo, "worktree", "add", "--detach", str(tmp_path / "worktree"), "HEAD")
+    with clean_worktree(repo, tmp_path / "worktree") as (folder, _):
+        assert (folder / "code.py").read_text() == "committed\n"
+    git(repo, "worktree", "add", "--detach", str(tmp_path / "worktree"), "HEAD")
+    shutil.rmtree(tmp_path / "worktree")  # the folder gone, git's record left
+    with clean_worktree(repo, tmp_path / "worktree") as (folder, _):
+        assert (folder / "code.py").read_text() == "committed\n"

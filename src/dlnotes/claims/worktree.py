@@ -22,8 +22,9 @@ def git(root: Path, *args: str) -> str:
 def clean_worktree(root: Path, folder: Path) -> Iterator[tuple[Path, str]]:
     """(a checkout of HEAD in `folder`, its short commit), removed afterwards."""
     commit = git(root, "rev-parse", "--short", "HEAD")
-    if folder.exists():
+    if folder.exists():  # left by a run that was killed before it could remove it
         shutil.rmtree(folder)
+    git(root, "worktree", "prune")  # ... and git's record of it
     git(root, "worktree", "add", "--detach", str(folder), commit)
     try:
         yield folder, commit
