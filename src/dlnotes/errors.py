@@ -9,9 +9,6 @@ from lightning.fabric.utilities.exceptions import MisconfigurationException
 from omegaconf.errors import MissingMandatoryValue
 from PIL import UnidentifiedImageError
 
-# torch's errors of the rendezvous store (DistNetworkError, DistStoreError, ...), where built
-RENDEZVOUS_ERRORS = tuple(e for e in (getattr(dist, "DistError", None),) if e is not None)
-
 
 class ConfigError(ValueError):
     """Bad input: an option, a value, a path or a file. The message says what to do."""
@@ -36,7 +33,7 @@ def user_error(error: BaseException) -> str | None:
     while error is not None:
         if isinstance(error, ConfigError | TrainingDiverged | TrainingInterrupted):
             return str(error)
-        if isinstance(error, RENDEZVOUS_ERRORS):  # the ranks could not meet
+        if isinstance(error, dist.DistError):  # DistNetworkError, DistStoreError: no rendezvous
             return rendezvous_failed(error)
         if isinstance(error, MisconfigurationException):
             return str(error).strip().splitlines()[0]
