@@ -6,6 +6,7 @@ import torch
 
 from dlnotes.data.digits import DigitsDataModule
 from dlnotes.data.folds import fold_of_each
+from dlnotes.data.synthetic import SyntheticDataModule
 from dlnotes.errors import ConfigError
 
 
@@ -41,6 +42,19 @@ def test_each_fold_keeps_every_class_s_share():
 def test_folds_follow_the_split_seed_not_the_training_seed():
     a, b = splits(folds=3, fold=1, seed=1), splits(folds=3, fold=1, seed=2)
     assert torch.equal(a["val"][1], b["val"][1])
+
+
+def test_split_seed_draws_the_folds_of_data_without_a_split_of_its_own():
+    """Synthetic data has fixed splits (its `data_seed`): only `split_seed` moves its folds."""
+
+    def fold_images(split_seed: int) -> torch.Tensor:
+        sizes = {"train_size": 60, "val_size": 30, "test_size": 10}
+        data = SyntheticDataModule((1, 4, 4), 3, **sizes, folds=3, split_seed=split_seed)
+        data.setup("fit")
+        return data.splits["val"][0]
+
+    assert torch.equal(fold_images(0), fold_images(0))
+    assert not torch.equal(fold_images(0), fold_images(1))
 
 
 @pytest.mark.parametrize(

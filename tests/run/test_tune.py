@@ -1,6 +1,7 @@
 """Lightning's tuners before training (`tune=lr_find|batch_size`): the learning-rate finder's
-suggestion trains, its curve is saved, and the batch-size finder stops at the first batch that
-does not fit; models that step their own optimizers are refused in one line."""
+suggestion trains, its curve is saved and reaches wandb, and the batch-size finder stops at
+the first batch that does not fit; models that step their own optimizers are refused in one
+line."""
 
 import functools
 
@@ -13,6 +14,7 @@ from dlnotes.run import tune as tuning
 from dlnotes.run.tune import with_lr
 from dlnotes.train import train
 from helpers.compose import compose_config, fast_overrides
+from helpers.wandb_records import read_records
 
 # NIN on 16-pixel digits, one epoch of 60 steps: the learning test's classifier case, whose bar
 # (the majority class + 0.4) its permuted-labels twin stays under (tests/commands/test_learning.py)
@@ -34,10 +36,22 @@ def test_lr_find_suggests_a_rate_that_trains_and_saves_its_curve(tmp_path):
     assert objects["metrics"]["test/acc"] > learning_bar()  # trained at it, it learns
 
 
-def test_lr_find_reports_without_applying_unless_asked(tmp_path):
-    cfg = compose_config(fast_overrides(*SHORT, "tune=lr_find", "tune.num_training=30"), tmp_path)
+def test_lr_find_reports_to_wandb_without_applying_unless_asked(tmp_path, monkeypatch):
+    """Not applied: the run trains at its configured rate; the suggestion and the curve still
+    reach the run's wandb records (config `tune.lr`, image `tune/lr_find`)."""
+    overrides = fast_overrides(*SHORT, "tune=lr_find", "tune.num_training=30", "logger=wandb")
+    cfg = compose_config(overrides, tmp_path)
+    monkeypatch.setenv("WANDB_DATA_DIR", str(tmp_path / "wandb_data"))
     _, objects = train(cfg)
     assert objects["model"].optimizer.keywords["lr"] == cfg.model.optimizer.lr
+    (run_dir,) = (tmp_path / "wandb").glob("offline-run-*")
+    records = read_records(run_dir)
+    config, items = {}, {}
+    for record in records:
+        config.update(record["config"]["update"] if record.get("type") == "config" else {})
+        items.update(record["history"]["item"] if record.get("type") == "history" else {})
+    assert 1e-6 <= config["tune"]["lr"] <= 1.0 and config["tune"]["lr"] != cfg.model.optimizer.lr
+    assert items["tune/lr_find._type"] == "images/separated"
 
 
 class FitsUpTo(torch.nn.Module):

@@ -97,12 +97,16 @@ class InMemoryDataModule(ImageDataModule):
 
     `on_device`: when training on a GPU, each split is copied to it once and batches are indexed
     there, so no batch crosses the bus (uint8 MNIST is 47 MB, CIFAR-10 150 MB).
+
+    `split_seed` draws the train/val/test split (where the subclass draws one) and the k-fold
+    folds, apart from the training `seed`: the same split whatever the run's seed.
     """
 
     def __init__(
         self,
         batch_size: int = 128,
         seed: int = 0,
+        split_seed: int = 0,
         on_device: bool = True,
         train_limit: int | None = None,
         folds: int | None = None,
@@ -110,7 +114,7 @@ class InMemoryDataModule(ImageDataModule):
         **shape,
     ):
         super().__init__(batch_size=batch_size, **shape)
-        self.seed = seed
+        self.seed, self.split_seed = seed, split_seed
         self.train_limit = train_limit  # the first N training images: a set small to over-fit
         self.folds, self.fold = folds, fold  # k-fold cross-validation (data/folds.py)
         if folds is not None:
@@ -126,8 +130,7 @@ class InMemoryDataModule(ImageDataModule):
         if self.splits is None:  # generated once, kept for fit, validate and test alike
             self.splits = self.load_splits()
             if self.folds is not None:  # the data's own split seed: the same folds every run
-                seed = getattr(self, "split_seed", 0)
-                self.splits = with_fold(self.splits, self.folds, self.fold, seed)
+                self.splits = with_fold(self.splits, self.folds, self.fold, self.split_seed)
             if self.train_limit is not None:  # val and test stay as they were
                 images, labels = self.splits["train"]
                 self.splits["train"] = (images[: self.train_limit], labels[: self.train_limit])

@@ -146,7 +146,6 @@ class DigitScenesDataModule(InMemoryDataModule):
         download: bool = True,
         glyph_val_fraction: float = 0.1,
         glyph_test_fraction: float = 0.2,
-        split_seed: int = 0,
         scene_seed: int = 0,
         max_tries: int = 50,
         task: str = "segmentation",
@@ -163,7 +162,6 @@ class DigitScenesDataModule(InMemoryDataModule):
         self.data_dir = data_dir
         self.download = download
         self.glyph_fractions = {"val": glyph_val_fraction, "test": glyph_test_fraction}
-        self.split_seed = split_seed
         self.scene_seed = scene_seed
         self.max_tries = max_tries
         self._validate()

@@ -28,7 +28,6 @@ class DigitsDataModule(InMemoryDataModule):
         image_size: int = 32,
         val_fraction: float = 0.1,
         test_fraction: float = 0.2,
-        split_seed: int = 0,
         classes: list[int] | None = None,
         **kwargs,
     ):
@@ -36,7 +35,6 @@ class DigitsDataModule(InMemoryDataModule):
         self.image_size = image_size
         self.classes = sorted(int(c) for c in classes) if classes else list(range(10))
         self.fractions = {"val": val_fraction, "test": test_fraction}
-        self.split_seed = split_seed
 
     def load_splits(self):
         digits = load_digits()

@@ -139,7 +139,6 @@ class TorchvisionDataModule(InMemoryDataModule):
         data_dir: str,
         download: bool = True,
         val_fraction: float = 0.1,
-        split_seed: int = 0,
         augment: bool = False,
         **kwargs,
     ):
@@ -147,7 +146,6 @@ class TorchvisionDataModule(InMemoryDataModule):
         self.data_dir = Path(data_dir).expanduser().resolve()
         self.download = download
         self.val_fraction = val_fraction
-        self.split_seed = split_seed
         self.augment = augment
         self.names: list[str] | None = None  # the dataset's class names, once read
 
