@@ -10,7 +10,14 @@ from dlnotes.errors import ConfigError
 from dlnotes.loggers.wandb import has_wandb_credentials, wandb_logger
 from dlnotes.train import train
 from helpers.compose import compose_config, fast_overrides
-from helpers.wandb_records import read_records
+from helpers.wandb_records import (
+    final_summary,
+    history_items,
+    history_rows,
+    logged_config,
+    of_type,
+    read_records,
+)
 
 
 @pytest.fixture(scope="module")
@@ -25,10 +32,6 @@ def records(tmp_path_factory):
     return read_records(run_dir)
 
 
-def of_type(records, kind: str) -> list[dict]:
-    return [record[kind] for record in records if record.get("type") == kind]
-
-
 def test_run_is_offline_with_project_and_tags(records):
     (run,) = of_type(records, "run")
     assert run["project"] == "dlnotes" and run["tags"] == ["test"]
@@ -36,25 +39,12 @@ def test_run_is_offline_with_project_and_tags(records):
 
 
 def test_full_resolved_config_is_logged_as_hyperparameters(records):
-    config = {}
-    for update in of_type(records, "config"):
-        config.update(update["update"])
+    config = logged_config(records)
     assert config["model"]["net"]["_target_"] == "dlnotes.nets.nin.NIN"
     assert config["data"]["image_shape"] == [1, 32, 32]
     assert config["trainer"]["max_epochs"] == 2 and config["seed"] == 12345
     provenance = config["provenance"]
     assert len(provenance["git"]["commit"]) == 40 and "torch" in provenance["versions"]
-
-
-def history_rows(records) -> list[dict]:
-    return [h["item"] for h in of_type(records, "history")]
-
-
-def final_summary(records) -> dict:
-    summary = {}
-    for update in of_type(records, "summary"):
-        summary.update(update.get("update", {}))
-    return summary
 
 
 def metric_definitions(records) -> dict[str, dict]:
@@ -91,9 +81,7 @@ def test_log_model_uploads_the_best_and_last_checkpoints_with_aliases(records):
 
 
 def test_history_has_train_val_test_metrics_and_the_confusion_matrix_image(records):
-    items = {}
-    for history in of_type(records, "history"):
-        items.update(history["item"])
+    items = history_items(records)
     assert {"train/loss_step", "train/acc", "val/acc", "val/loss", "test/acc", "lr-SGD"} <= set(
         items
     )
@@ -116,9 +104,7 @@ def test_vae_run_records_its_image_panels(tmp_path):
     overrides = ["model=vae", "debug=limit", "logger=wandb", "model.latent_dim=2"]
     train(compose_config(fast_overrides(*overrides), tmp_path))
     (run_dir,) = (tmp_path / "wandb").glob("offline-run-*")
-    items = {}
-    for history in of_type(read_records(run_dir), "history"):
-        items.update(history["item"])
+    items = history_items(read_records(run_dir))
     for panel in ("val/samples", "val/reconstructions", "val/latent_manifold"):
         assert items[f"{panel}._type"] == "images/separated", panel
     assert {"val/loss", "val/latent_loss", "val/generation_loss", "val/recon_ratio"} <= set(items)
@@ -130,16 +116,14 @@ def test_vae_run_records_its_image_panels(tmp_path):
 def test_gan_run_records_its_sample_grid_and_loss_parts(tmp_path):
     train(compose_config(fast_overrides("model=gan", "debug=limit", "logger=wandb"), tmp_path))
     (run_dir,) = (tmp_path / "wandb").glob("offline-run-*")
-    items = {}
-    for history in of_type(read_records(run_dir), "history"):
-        items.update(history["item"])
+    items = history_items(read_records(run_dir))
     assert items["val/samples._type"] == "images/separated"
     parts = {"train/d_loss", "train/d_loss_real", "train/d_loss_fake", "train/g_loss"}
     assert parts | {"train/d_real", "train/d_fake"} <= set(items)
 
 
 def run_record(wandb_dir) -> dict:
-    (record,) = [r["run"] for r in read_records(wandb_dir) if r.get("type") == "run"]
+    (record,) = of_type(read_records(wandb_dir), "run")
     return record
 
 

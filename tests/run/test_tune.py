@@ -14,7 +14,7 @@ from dlnotes.run import tune as tuning
 from dlnotes.run.tune import with_lr
 from dlnotes.train import train
 from helpers.compose import compose_config, fast_overrides
-from helpers.wandb_records import read_records
+from helpers.wandb_records import history_items, logged_config, read_records
 
 # NIN on 16-pixel digits, one epoch of 60 steps: the learning test's classifier case, whose bar
 # (the majority class + 0.4) its permuted-labels twin stays under (tests/commands/test_learning.py)
@@ -46,10 +46,7 @@ def test_lr_find_reports_to_wandb_without_applying_unless_asked(tmp_path, monkey
     assert objects["model"].optimizer.keywords["lr"] == cfg.model.optimizer.lr
     (run_dir,) = (tmp_path / "wandb").glob("offline-run-*")
     records = read_records(run_dir)
-    config, items = {}, {}
-    for record in records:
-        config.update(record["config"]["update"] if record.get("type") == "config" else {})
-        items.update(record["history"]["item"] if record.get("type") == "history" else {})
+    config, items = logged_config(records), history_items(records)
     assert 1e-6 <= config["tune"]["lr"] <= 1.0 and config["tune"]["lr"] != cfg.model.optimizer.lr
     assert items["tune/lr_find._type"] == "images/separated"
 

@@ -26,7 +26,7 @@ from helpers.studies import (
     TRIAL,
     journal_study,
 )
-from helpers.wandb_records import read_records
+from helpers.wandb_records import history_rows, of_type, read_records
 
 
 def command(*args: str, log_dir: Path) -> list[str]:
@@ -170,15 +170,11 @@ def test_joblib_trials_share_a_journal_and_several_objectives_give_a_pareto_fron
     assert "pareto_front:" in (sweep_dir / "optimization_results.yaml").read_text()
     (run_dir,) = (sweep_dir / "wandb").glob("offline-run-*")  # the sweep's own run
     records = read_records(run_dir)
-    (run,) = [r["run"] for r in records if r.get("type") == "run"]
+    (run,) = of_type(records, "run")
     assert run["run_group"] == f"train-{sweep_dir.name}" and run["job_type"] == "sweep"
-    logged = {key for r in records if r.get("type") == "history" for key in _keys(r)}
+    # the logged keys (`sweep/summary._type` is a part of `sweep/summary`)
+    logged = {key.split(".")[0] for row in history_rows(records) for key in row}
     assert {"sweep/summary", "sweep/pareto_front", "sweep/slice_val_acc"} <= logged, logged
-
-
-def _keys(record: dict) -> set[str]:
-    """The logged keys of a history record (`sweep/summary._type` is a part of `sweep/summary`)."""
-    return {key.split(".")[0] for key in record["history"]["item"]}
 
 
 @pytest.mark.parametrize(

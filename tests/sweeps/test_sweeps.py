@@ -15,7 +15,7 @@ from scipy import stats
 
 from dlnotes.sweeps.summary import write_summary
 from helpers.paths import CONF, ROOT
-from helpers.wandb_records import read_records
+from helpers.wandb_records import of_type, read_records
 
 TINY = [
     "trainer=cpu",
@@ -91,7 +91,7 @@ def test_wandb_has_one_run_per_job_in_the_sweeps_group(wandb_sweep):
     runs = []
     for job in ("0", "1"):
         (run_dir,) = (sweep_dir / job / "wandb").glob("offline-run-*")
-        (run,) = [r["run"] for r in read_records(run_dir) if r.get("type") == "run"]
+        (run,) = of_type(read_records(run_dir), "run")
         runs.append(run)
     assert len({run["run_id"] for run in runs}) == 2
     assert {run["run_group"] for run in runs} == {f"train-{sweep_dir.name}"}
